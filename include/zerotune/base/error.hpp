@@ -1,0 +1,35 @@
+// Errors. Input errors (config, data files, command line) are InputError: one line that names
+// the file, the field and what was expected. Library failures (MPI, HDF5, BLAS, CUDA, NCCL)
+// are LibraryError: the call, where it was made and the library's own message.
+// main() catches both, prints the one line on stderr and exits with the documented code.
+#pragma once
+
+#include <source_location>
+#include <stdexcept>
+#include <string>
+
+namespace zerotune {
+
+// Exit codes of the `zerotune` executable (documented in the README).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInputError = 2;     // bad config, data or command line
+inline constexpr int kExitLibraryError = 3;   // MPI / HDF5 / CUDA / NCCL / filesystem failure
+inline constexpr int kExitPeerFailure = 4;    // another rank died or stopped answering
+inline constexpr int kExitRequeue = 85;       // stopped on a signal after checkpointing: requeue me
+
+class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class LibraryError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// "call failed at file:line: detail"
+[[noreturn]] void throw_library_error(const std::string& library, const std::string& call,
+                                      const std::string& detail,
+                                      std::source_location where = std::source_location::current());
+
+}  // namespace zerotune

@@ -1,0 +1,102 @@
+// The run configuration: one struct per YAML section, with defaults here and the
+// documentation and validation of every field in visit_fields() (run_config.cpp), which the
+// YAML reader, the resolved-config writer and `zerotune config --reference` all walk.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zerotune::config {
+
+struct ModelConfig {
+  std::string arch = "gpt2";
+  int64_t n_layer = 2;
+  int64_t n_head = 2;
+  int64_t n_embd = 64;
+  int64_t seq_len = 64;
+  int64_t vocab_size = 256;
+  std::string init = "random";   // "random" or a safetensors file with Hugging Face GPT-2 names
+  double init_std = 0.02;
+};
+
+struct DataConfig {
+  std::string train_file;        // HDF5 token file (zerotune prep); "synthetic" = built-in demo corpus
+  std::string eval_file;         // optional; "" = no eval
+  bool shuffle = true;
+  bool drop_last = true;
+  int64_t prefetch_steps = 2;
+};
+
+struct TrainConfig {
+  int64_t micro_batch_size = 4;
+  int64_t global_batch_size = 8;
+  int64_t epochs = 1;
+  int64_t max_steps = 0;         // > 0 overrides epochs
+  double lr = 3e-4;
+  std::string schedule = "cosine";  // cosine | linear | constant
+  int64_t warmup_steps = 0;
+  double min_lr_ratio = 0.0;     // final lr = lr * min_lr_ratio for cosine / linear
+  double weight_decay = 0.0;
+  double grad_clip = 1.0;        // max global L2 norm; 0 = off
+  uint64_t seed = 1234;
+  std::string precision = "fp32";   // fp32 | bf16 | fp16
+  std::string optimizer = "adamw";  // adamw | sgd
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double momentum = 0.9;         // sgd
+};
+
+struct ZeroConfig {
+  int64_t stage = 0;             // 0 (data parallel), 1, 2, 3
+  bool offload = false;          // optimizer state and step on the CPU
+};
+
+struct CheckpointConfig {
+  int64_t every_n_steps = 0;     // 0 = only at the end (and on a stop signal)
+  int64_t keep_last = 2;
+};
+
+struct LogConfig {
+  int64_t every_n_steps = 10;
+};
+
+struct MonitorConfig {
+  int64_t interval_ms = 200;
+};
+
+struct RunSection {
+  std::string root = "runs";
+  std::string name = "zerotune";
+};
+
+struct RunConfig {
+  ModelConfig model;
+  DataConfig data;
+  TrainConfig train;
+  ZeroConfig zero;
+  CheckpointConfig checkpoint;
+  LogConfig log;
+  MonitorConfig monitor;
+  RunSection run;
+  std::string source;            // where it came from: a file path or "<embedded demo>"
+};
+
+// Reads YAML text (source names it in errors), applies "--set section.key=value" overrides,
+// validates every field. Throws InputError "source:line: section.key: expected ..., got ...".
+RunConfig parse_run_config(const std::string& yaml_text, const std::string& source,
+                           const std::vector<std::string>& overrides = {});
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Checks that need the world size: global batch divisible by micro batch x world.
+// Returns gradient accumulation steps.
+int64_t grad_accum_steps(const RunConfig& config, int world_size);
+
+// The resolved config as YAML (all fields, documented defaults included).
+std::string to_yaml(const RunConfig& config);
+
+// Markdown table of every field: key, type, default, meaning (README's config reference).
+std::string reference_markdown();
+
+}  // namespace zerotune::config
