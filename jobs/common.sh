@@ -77,13 +77,23 @@ zt_setup_environment() {
   fi
 }
 
+# Module, executable and environment: what every job script does first.
+zt_prepare() {
+  [[ -n ${SLURM_JOB_ID:-} ]] || zt_die "not inside a SLURM job: submit with sbatch"
+  zt_load_module
+  zt_find_binary
+  zt_setup_environment
+}
+
 zt_srun_pid=""
 zt_pending_signal=""
+zt_signalled=""
 
 # Trap: pass SIGUSR1/SIGTERM on to the running step. srun relays both to every task.
 zt_forward_signal() {
   local sig=$1
-  zt_log "received SIG$sig; asking the training step to checkpoint and stop"
+  zt_signalled=$sig
+  zt_log "received SIG$sig; asking the running step to checkpoint and stop"
   if [[ -n $zt_srun_pid ]] && kill -0 "$zt_srun_pid" 2>/dev/null; then
     kill -s "$sig" "$zt_srun_pid" 2>/dev/null || true
   else
@@ -91,18 +101,53 @@ zt_forward_signal() {
   fi
 }
 
+# zt_run_step COMMAND...: runs an srun command in the background, so that this shell takes
+# SLURM's signals while it waits, and forwards them. Sets zt_step_rc to the command's exit
+# code, or to 85 without starting it when a signal came first.
+zt_run_step() {
+  trap 'zt_forward_signal USR1' USR1
+  trap 'zt_forward_signal TERM' TERM
+  if [[ -n $zt_pending_signal ]]; then
+    zt_log "signalled before the step started; not starting it"
+    zt_step_rc=$ZT_EXIT_REQUEUE
+    return
+  fi
+  "$@" &
+  zt_srun_pid=$!
+  if [[ -n $zt_pending_signal ]]; then
+    kill -s "$zt_pending_signal" "$zt_srun_pid" 2>/dev/null || true
+  fi
+  while true; do
+    wait "$zt_srun_pid"
+    zt_step_rc=$?
+    # A trapped signal interrupts `wait`; keep waiting while srun runs.
+    kill -0 "$zt_srun_pid" 2>/dev/null || break
+  done
+  zt_srun_pid=""
+  trap - USR1 TERM
+}
+
+# srun with the MPI plugin the site's MPI speaks: pmix for Open MPI and PMIx-built MPICH, pmi2
+# for MPICH with its own PMI (docs/slurm.md). Exit codes pass through untouched.
+zt_srun() {
+  local cmd=(srun "--mpi=${ZT_SRUN_MPI:-pmix}" --kill-on-bad-exit=0)
+  # shellcheck disable=SC2206
+  cmd+=(${ZT_SRUN_ARGS:-})
+  zt_run_step "${cmd[@]}" "$@"
+}
+
 # Requeue this job (same id, same job directory) unless ZT_REQUEUE=0 or ZT_MAX_REQUEUES is reached.
 zt_requeue() {
   local restarts=${SLURM_RESTART_COUNT:-0}
   if [[ ${ZT_REQUEUE:-1} == 0 ]]; then
-    zt_log "stopped with a checkpoint; ZT_REQUEUE=0, not requeueing (resubmit to continue)"
+    zt_log "stopped early; ZT_REQUEUE=0, not requeueing (resubmit to continue)"
     exit "$ZT_EXIT_REQUEUE"
   fi
   if ((restarts >= ${ZT_MAX_REQUEUES:-50})); then
-    zt_log "stopped with a checkpoint; already requeued $restarts times (ZT_MAX_REQUEUES), giving up"
+    zt_log "stopped early; already requeued $restarts times (ZT_MAX_REQUEUES), giving up"
     exit "$ZT_EXIT_REQUEUE"
   fi
-  zt_log "stopped with a checkpoint; scontrol requeue $SLURM_JOB_ID (restart $((restarts + 1)))"
+  zt_log "stopped early; scontrol requeue $SLURM_JOB_ID (restart $((restarts + 1)))"
   if ! scontrol requeue "$SLURM_JOB_ID"; then
     zt_log "scontrol requeue failed: was the job submitted with --no-requeue? resubmit to continue"
     exit "$ZT_EXIT_REQUEUE"
@@ -112,14 +157,11 @@ zt_requeue() {
 
 # zt_train CONFIG_NAME [--set k=v]... -- [arguments given to the script by sbatch]
 # Runs `zerotune train` on every task of the allocation, resuming from the job directory's
-# latest checkpoint, and turns exit code 85 into a requeue.
+# latest checkpoint, and turns exit code 85 (checkpointed on a signal) into a requeue.
 zt_train() {
   local config_name=$1
   shift
-  [[ -n ${SLURM_JOB_ID:-} ]] || zt_die "not inside a SLURM job: submit with sbatch"
-  zt_load_module
-  zt_find_binary
-  zt_setup_environment
+  zt_prepare
   local config
   config=$(zt_find_config "$config_name") || exit $?
 
@@ -147,38 +189,34 @@ zt_train() {
   for item in ${ZT_SET:-}; do args+=(--set "$item"); done
   args+=("$@")
 
-  # The launcher: srun with the MPI plugin the site's MPI speaks (pmix for Open MPI and
-  # PMIx-built MPICH, pmi2 for MPICH with its default PMI; see docs/slurm.md).
-  local srun_cmd=(srun "--mpi=${ZT_SRUN_MPI:-pmix}" --kill-on-bad-exit=0)
-  # shellcheck disable=SC2206
-  srun_cmd+=(${ZT_SRUN_ARGS:-})
-
-  trap 'zt_forward_signal USR1' USR1
-  trap 'zt_forward_signal TERM' TERM
-  if [[ -n $zt_pending_signal ]]; then
-    zt_log "signalled before the launch; requeueing without starting"
-    zt_requeue
-  fi
-  zt_log "job ${SLURM_JOB_ID} restart ${SLURM_RESTART_COUNT:-0} on ${SLURM_JOB_NUM_NODES:-1} node(s) ${SLURM_JOB_NODELIST:-}: ${srun_cmd[*]} $ZT_BIN ${args[*]}"
-  # srun runs in the background so that this shell can take signals while it waits.
-  "${srun_cmd[@]}" "$ZT_BIN" "${args[@]}" &
-  zt_srun_pid=$!
-  if [[ -n $zt_pending_signal ]]; then
-    kill -s "$zt_pending_signal" "$zt_srun_pid" 2>/dev/null || true
-  fi
-  local rc
-  while true; do
-    wait "$zt_srun_pid"
-    rc=$?
-    # A trapped signal interrupts `wait`; keep waiting while srun runs.
-    kill -0 "$zt_srun_pid" 2>/dev/null || break
-  done
-  trap - USR1 TERM
-
-  case $rc in
+  zt_log "job ${SLURM_JOB_ID} restart ${SLURM_RESTART_COUNT:-0} on ${SLURM_JOB_NUM_NODES:-1} node(s) ${SLURM_JOB_NODELIST:-}: srun --mpi=${ZT_SRUN_MPI:-pmix} $ZT_BIN ${args[*]}"
+  zt_srun "$ZT_BIN" "${args[@]}"
+  case $zt_step_rc in
     0) zt_log "training finished" ;;
     "$ZT_EXIT_REQUEUE") zt_requeue ;;
-    *) zt_log "training failed with exit code $rc (2 input, 3 library, 4 peer rank failure; see logs/ in the job directory)" ;;
+    *) zt_log "training failed with exit code $zt_step_rc (2 input, 3 library, 4 peer rank failure; see logs/ in the job directory)" ;;
   esac
-  exit "$rc"
+  exit "$zt_step_rc"
+}
+
+# zt_prep KIND SPLIT INPUT OUTPUT: `zerotune prep KIND` as one task, unless OUTPUT exists
+# (ZT_PREP_FORCE=1 redoes it). prep writes OUTPUT.tmp and renames it at the end, so a stopped
+# job leaves no half file; on a signal the step is stopped and the job requeued, and the
+# requeued job skips what is done.
+zt_prep() {
+  local kind=$1 split=$2 input=$3 output=$4
+  if [[ -f $output && ${ZT_PREP_FORCE:-0} != 1 ]]; then
+    zt_log "$output exists; skipping (ZT_PREP_FORCE=1 redoes it)"
+    return 0
+  fi
+  [[ -f $input ]] || zt_die "prep $kind: input $input not found (see ZT_RAW_DIR in docs/slurm.md)"
+  mkdir -p "$(dirname "$output")"
+  local args=(prep "$kind" --input "$input" --output "$output" --split "$split"
+    --tokenizer "$ZT_TOKENIZER_DIR" --seq-len "${ZT_SEQ_LEN:-512}")
+  zt_log "$ZT_BIN ${args[*]}"
+  zt_srun --nodes=1 --ntasks=1 "$ZT_BIN" "${args[@]}"
+  if [[ -n $zt_signalled || $zt_step_rc == "$ZT_EXIT_REQUEUE" ]]; then
+    zt_requeue
+  fi
+  ((zt_step_rc == 0)) || zt_die "prep $kind $split failed with exit code $zt_step_rc" "$zt_step_rc"
 }

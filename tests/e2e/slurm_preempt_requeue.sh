@@ -20,7 +20,7 @@ check_preempted_story() {
   local saved
   saved=$(sed -n 's/^checkpoint saved at step \([0-9]*\) (reason: preempted).*/\1/p' "$out" | head -n 1)
   [[ -n $saved ]] || fail "no 'checkpoint saved at step N (reason: preempted)' line"
-  grep -q "^job: stopped with a checkpoint; scontrol requeue " "$out" ||
+  grep -q "^job: stopped early; scontrol requeue " "$out" ||
     fail "exit code 85 did not lead to scontrol requeue"
   grep -q "^resumed from step $saved\$" "$out" ||
     fail "the requeued run did not report 'resumed from step $saved'"
