@@ -6,7 +6,7 @@
 #include "zerotune/base/error.hpp"
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/embedded_config.hpp"
-#include "zerotune/comm/communicator.hpp"
+#include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/runtime/device.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 #include "zerotune/runtime/logging.hpp"

@@ -13,4 +13,13 @@ size_t element_bytes(DataType type) {
   return 0;
 }
 
+std::string broadcast_string(Communicator& comm, const std::string& value) {
+  int64_t len = static_cast<int64_t>(value.size());
+  comm.broadcast(&len, 1, DataType::kInt64, 0)->wait();
+  std::string out(value);
+  out.resize(static_cast<size_t>(len));
+  if (len > 0) comm.broadcast(out.data(), len, DataType::kUint8, 0)->wait();
+  return out;
+}
+
 }  // namespace zerotune::comm

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "zerotune/base/error.hpp"
-#include "zerotune/comm/communicator.hpp"
+#include "zerotune/comm/mpi_communicator.hpp"
 
 namespace zerotune::comm {
 
@@ -80,8 +80,8 @@ class MpiRequest : public Request {
 
 class MpiCommunicator : public Communicator {
  public:
-  explicit MpiCommunicator(const CommOptions& options) : options_(options) {
-    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+  MpiCommunicator(MPI_Comm base, const CommOptions& options) : options_(options) {
+    check_mpi(MPI_Comm_dup(base, &comm_), "MPI_Comm_dup");
     // Errors come back as codes we turn into messages, never as a silent abort.
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
     MPI_Comm_rank(comm_, &rank_);
@@ -96,6 +96,7 @@ class MpiCommunicator : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const char* transport() const override { return "mpi"; }
+  MPI_Comm mpi_comm() const { return comm_; }
 
   RequestPtr all_reduce(const void* send, void* recv, int64_t count, DataType type, ReduceOp op,
                         Stream*) override {
@@ -152,8 +153,13 @@ class MpiCommunicator : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_mpi_communicator(const CommOptions& options) {
-  return std::make_unique<MpiCommunicator>(options);
+std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm base, const CommOptions& options) {
+  return std::make_unique<MpiCommunicator>(base, options);
+}
+
+MPI_Comm mpi_comm_of(const Communicator& comm) {
+  if (auto* mpi = dynamic_cast<const MpiCommunicator*>(&comm)) return mpi->mpi_comm();
+  throw std::invalid_argument(std::string("no MPI communicator behind transport ") + comm.transport());
 }
 
 }  // namespace zerotune::comm

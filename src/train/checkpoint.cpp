@@ -1,6 +1,5 @@
 #include "zerotune/train/checkpoint.hpp"
 
-#include <mpi.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "zerotune/base/hdf5_handle.hpp"
+#include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 
 namespace zerotune::train {
@@ -38,15 +38,6 @@ std::string rank_file_name(int rank) {
   return name;
 }
 
-std::string broadcast_string(const std::string& value) {
-  int len = static_cast<int>(value.size());
-  MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  std::string out(value);
-  out.resize(len);
-  MPI_Bcast(out.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD);
-  return out;
-}
-
 // Every rank learns whether any rank failed, so all of them throw together.
 void agree_or_throw(const std::string& local_error, comm::Communicator& comm) {
   const int failed = comm.all_reduce_value<int32_t>(local_error.empty() ? 0 : 1, comm::ReduceOp::kMax);
@@ -56,26 +47,22 @@ void agree_or_throw(const std::string& local_error, comm::Communicator& comm) {
   }
 }
 
-H5Handle open_for_write(const fs::path& path, bool shared) {
+// `mpi` is MPI_COMM_NULL for a file of this process alone.
+H5Handle open_for_write(const fs::path& path, MPI_Comm mpi) {
   silence_hdf5_errors();
   H5Handle fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
 #ifdef ZEROTUNE_HDF5_PARALLEL
-  if (shared) h5_check(H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  if (mpi != MPI_COMM_NULL) h5_check(H5Pset_fapl_mpio(fapl, mpi, MPI_INFO_NULL), "H5Pset_fapl_mpio");
 #else
-  (void)shared;
+  (void)mpi;
 #endif
   return h5_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "H5Fcreate");
 }
 
-H5Handle open_for_read(const fs::path& path, bool shared) {
+// Reads are independent: every rank opens the file on its own.
+H5Handle open_for_read(const fs::path& path) {
   silence_hdf5_errors();
-  H5Handle fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-#ifdef ZEROTUNE_HDF5_PARALLEL
-  if (shared) h5_check(H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL), "H5Pset_fapl_mpio");
-#else
-  (void)shared;
-#endif
-  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) throw InputError(path.string() + ": cannot open checkpoint file: " + hdf5_error_message());
   return {id, H5Fclose};
 }
@@ -97,11 +84,11 @@ int64_t read_int_attribute(hid_t obj, const char* name, const fs::path& file) {
 // Writes data[0, count) at [begin, begin + count) of dataset `name` [numel]; every rank of
 // a shared file calls this for every dataset (collective), count may be 0.
 void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t begin,
-                 int64_t count, const float* data, bool shared) {
+                 int64_t count, const float* data, bool collective) {
   const hsize_t dims[1] = {static_cast<hsize_t>(numel)};
   H5Handle fspace = h5_space(H5Screate_simple(1, dims, nullptr), "H5Screate_simple");
   H5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
-  if (!shared && numel > 0) {
+  if (!collective && numel > 0) {
     // Per-rank files hold one slice each: chunking means the rest takes no space.
     const hsize_t chunk[1] = {static_cast<hsize_t>(std::min<int64_t>(numel, 1 << 20))};
     h5_check(H5Pset_chunk(dcpl, 1, chunk), "H5Pset_chunk");
@@ -119,7 +106,7 @@ void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t beg
   }
   H5Handle xfer = h5_plist(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate");
 #ifdef ZEROTUNE_HDF5_PARALLEL
-  if (shared) h5_check(H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+  if (collective) h5_check(H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
 #endif
   h5_check(H5Dwrite(dset, H5T_NATIVE_FLOAT, mspace, fspace, xfer, data), "H5Dwrite");
 }
@@ -195,13 +182,14 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
     fs::create_directories(tmp_dir, ec);
     if (ec) error = "checkpoint: cannot create " + tmp_dir.string() + ": " + ec.message();
   }
-  error = broadcast_string(error);
+  error = comm::broadcast_string(comm, error);
   if (!error.empty()) throw LibraryError(error);
 
   const bool shared = kParallelHdf5 || comm.size() == 1;
   const fs::path file_path = tmp_dir / (shared ? std::string("state.h5") : rank_file_name(comm.rank()));
   try {
-    H5Handle file = open_for_write(file_path, shared);
+    const bool collective = shared && comm.size() > 1;
+    H5Handle file = open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL);
     const auto& layout = engine.layout();
     for (size_t u = 0; u < layout.units.size(); ++u) {
       const UnitShard& shard = engine.shards()[u];
@@ -212,7 +200,7 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
         const int64_t hi = std::min(shard.end, a.held.begin + a.held.count);
         const int64_t count = std::max<int64_t>(0, hi - lo);
         write_slice(file, dataset_name(layout.units[u], a.name), shard.numel, lo, count,
-                    a.held.data + (count > 0 ? lo - a.held.begin : 0), shared);
+                    a.held.data + (count > 0 ? lo - a.held.begin : 0), collective);
       }
     }
     write_int_attribute(file, "format_version", kFormatVersion);
@@ -291,7 +279,7 @@ TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine, comm::
     auto it = files.find(key);
     if (it == files.end()) {
       const fs::path p = dir / (shared ? std::string("state.h5") : rank_file_name(key));
-      it = files.emplace(key, open_for_read(p, false)).first;
+      it = files.emplace(key, open_for_read(p)).first;
     }
     return it->second;
   };

@@ -79,7 +79,7 @@ struct CommOptions {
   std::chrono::seconds timeout{600};  // a collective waiting longer means a peer is gone
 };
 
-// MPI_COMM_WORLD (duplicated, so our traffic never mixes with anyone else's).
-std::unique_ptr<Communicator> make_mpi_communicator(const CommOptions& options = {});
+// Every rank learns rank 0's string (host-side coordination: paths, error messages).
+std::string broadcast_string(Communicator& comm, const std::string& value);
 
 }  // namespace zerotune::comm
