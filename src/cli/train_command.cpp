@@ -8,6 +8,7 @@
 #include "zerotune/embedded_config.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/runtime/device.hpp"
+#include "zerotune/base/atomic_file.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/runtime/memory_monitor.hpp"
@@ -52,7 +53,7 @@ int start_run(train::RunContext& ctx, const std::string& run_dir) {
   runtime::log().info("zerotune {} train: config={} run_dir={}", ZEROTUNE_VERSION, ctx.config.source,
                       ctx.job_dir.root().string());
   if (ctx.topology.is_root()) {
-    runtime::write_file_atomically(ctx.job_dir.config_file(), config::to_yaml(ctx.config));
+    write_file_atomically(ctx.job_dir.config_file(), config::to_yaml(ctx.config));
   }
   runtime::MemoryMonitor monitor(runtime::make_cpu_memory_probe(),
                                  ctx.job_dir.memory_file(ctx.topology.rank),

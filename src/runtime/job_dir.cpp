@@ -107,18 +107,4 @@ void fsync_path(const fs::path& path) {
   if (rc != 0) throw_library_error("posix", "fsync(" + path.string() + ")", std::strerror(err));
 }
 
-void write_file_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw_library_error("posix", "open(" + tmp.string() + ")", std::strerror(errno));
-    out << text;
-    out.flush();
-    if (!out) throw_library_error("posix", "write(" + tmp.string() + ")", std::strerror(errno));
-  }
-  fsync_path(tmp);
-  fs::rename(tmp, path);
-  fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
-}
-
 }  // namespace zerotune::runtime

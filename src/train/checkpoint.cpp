@@ -10,6 +10,7 @@
 
 #include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
+#include "zerotune/base/atomic_file.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 
 namespace zerotune::train {
@@ -229,14 +230,14 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
                            {"layout", shared ? "shared" : "per_rank"},
                            {"config", config_yaml}};
     try {
-      runtime::write_file_atomically(tmp_dir / "meta.json", meta.dump(2) + "\n");
+      write_file_atomically(tmp_dir / "meta.json", meta.dump(2) + "\n");
       for (const auto& entry : fs::directory_iterator(tmp_dir)) runtime::fsync_path(entry.path());
       runtime::fsync_path(tmp_dir);
       std::error_code ec;
       fs::remove_all(final_dir, ec);
       fs::rename(tmp_dir, final_dir);
       runtime::fsync_path(checkpoints_dir);
-      runtime::write_file_atomically(checkpoints_dir / "latest", name + "\n");
+      write_file_atomically(checkpoints_dir / "latest", name + "\n");
       // Keep the newest keep_last complete checkpoints.
       std::vector<fs::path> steps;
       for (const auto& entry : fs::directory_iterator(checkpoints_dir)) {

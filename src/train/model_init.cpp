@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "zerotune/model/gpt2.hpp"
-#include "zerotune/model/safetensors.hpp"
+#include "zerotune/model/gpt2_hf.hpp"
 
 namespace zerotune::train {
 

@@ -105,6 +105,9 @@ class Trainer {
                        ? cfg_.train.max_steps
                        : cfg_.train.epochs * train_loader_->steps_per_epoch();
     targets_.resize(cfg_.train.micro_batch_size * cfg_.model.seq_len);
+    schedule_ = std::make_unique<LrSchedule>(cfg_.train.lr, parse_lr_decay(cfg_.train.schedule),
+                                             cfg_.train.warmup_steps, total_steps_,
+                                             cfg_.train.min_lr_ratio);
   }
 
   int run() {
@@ -246,20 +249,10 @@ class Trainer {
     }
     engine_->finish_gradients();
     grad_norm_ = engine_->global_grad_norm();
-    lr_ = learning_rate_at(schedule_settings(), step);
+    lr_ = schedule_->lr_at(step);
     engine_->optimizer_step(lr_, clip_coefficient(grad_norm_, cfg_.train.grad_clip));
     const double loss_sum = comm_.all_reduce_value(local_loss_sum, comm::ReduceOp::kSum);
     return global_tokens > 0 ? loss_sum / global_tokens : 0.0;
-  }
-
-  LrScheduleSettings schedule_settings() const {
-    LrScheduleSettings s;
-    s.base_lr = cfg_.train.lr;
-    s.schedule = parse_lr_schedule(cfg_.train.schedule);
-    s.warmup_steps = cfg_.train.warmup_steps;
-    s.total_steps = total_steps_;
-    s.min_lr_ratio = cfg_.train.min_lr_ratio;
-    return s;
   }
 
   void log_step(const TrainingProgress& p, double loss, double step_s, const data::StepBatch& batch) {
@@ -348,6 +341,7 @@ class Trainer {
   std::unique_ptr<data::BatchLoader> train_loader_;
   int64_t total_steps_ = 0;
   std::vector<int32_t> targets_;
+  std::unique_ptr<LrSchedule> schedule_;
   double grad_norm_ = 0, lr_ = 0;
 };
 

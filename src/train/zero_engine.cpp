@@ -2,6 +2,8 @@
 // from shards, and the update loop that splits a range by its tensors' weight decay.
 #include "zerotune/train/zero_engine.hpp"
 
+#include "zerotune/train/grad_clip.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -79,9 +81,8 @@ void ZeroEngine::finish_gradients() { complete_gradient_collectives(); }
 double ZeroEngine::global_grad_norm() {
   double sum_squares = 0.0;
   for (size_t u = 0; u < shards_.size(); ++u) {
-    const int64_t n = optimizer_range(static_cast<int>(u)).owned();
-    const float* g = reduced_gradients(static_cast<int>(u));
-    for (int64_t i = 0; i < n; ++i) sum_squares += static_cast<double>(g[i]) * g[i];
+    const int unit = static_cast<int>(u);
+    sum_squares += grad_sum_of_squares(reduced_gradients(unit), optimizer_range(unit).owned());
   }
   // One all-reduce of one number: shards are disjoint, so their squares add up.
   if (!gradients_replicated()) sum_squares = comm_.all_reduce_value(sum_squares, comm::ReduceOp::kSum);
@@ -94,11 +95,7 @@ void ZeroEngine::optimizer_step(double lr, double grad_scale) {
     const int u = static_cast<int>(ui);
     const UnitShard range = optimizer_range(u);
     float* params = master_parameters(u);
-    float* grads = reduced_gradients(u);
-    if (grad_scale != 1.0) {
-      const float s = static_cast<float>(grad_scale);
-      for (int64_t i = 0; i < range.owned(); ++i) grads[i] *= s;
-    }
+    const float* grads = reduced_gradients(u);
     float* s0 = optimizer_state_[0][u].data();
     float* s1 = optimizer_state_.size() > 1 ? optimizer_state_[1][u].data() : nullptr;
     // Split the range at tensor boundaries: weight decay is per tensor.
@@ -108,7 +105,7 @@ void ZeroEngine::optimizer_step(double lr, double grad_scale) {
       if (lo >= hi) continue;
       const int64_t at = lo - range.begin;
       optimizer_update(optimizer_, params + at, grads + at, s0 + at, s1 ? s1 + at : nullptr,
-                       hi - lo, lr, tensor.weight_decay, optimizer_steps_);
+                       hi - lo, lr, grad_scale, tensor.weight_decay, optimizer_steps_);
     }
   }
   after_update();

@@ -36,8 +36,7 @@ std::string job_dir_name(const std::string& run_name, const Topology& topology);
 JobDir open_job_dir(const std::string& run_root, const std::string& run_name,
                     const std::string& explicit_dir, bool resume_auto, const Topology& topology);
 
-// Write `text` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
-void write_file_atomically(const std::filesystem::path& path, const std::string& text);
+// fsync a file or a directory (LibraryError on failure).
 void fsync_path(const std::filesystem::path& path);
 
 }  // namespace zerotune::runtime

@@ -25,9 +25,10 @@ int optimizer_state_count(OptimizerKind kind);
 const char* optimizer_state_name(OptimizerKind kind, int which);
 
 // step: 1-based count of updates taken so far including this one (AdamW bias correction).
-// state1 is unused (may be null) for SGD.
+// The gradient is used as grad * grad_scale (the clip coefficient). state1 is unused (may be
+// null) for SGD.
 void optimizer_update(const OptimizerSettings& settings, float* param, const float* grad,
-                      float* state0, float* state1, int64_t n, double lr, bool decay,
-                      int64_t step);
+                      float* state0, float* state1, int64_t n, double lr, double grad_scale,
+                      bool decay, int64_t step);
 
 }  // namespace zerotune::train

@@ -66,7 +66,7 @@ class ZeroEngine : public model::ParameterSource<float>, public model::GradientS
   void begin_micro_batch(bool last_in_step); // the last one triggers the gradient collectives
   void finish_gradients();                   // waits for every gradient collective of the step
   double global_grad_norm();                 // of the reduced gradient, from shards
-  // Scales the reduced gradient by grad_scale (clipping), updates this rank's optimizer
+  // Uses the reduced gradient times grad_scale (clipping), updates this rank's optimizer
   // range, and brings every rank's parameters up to date.
   void optimizer_step(double lr, double grad_scale);
   int64_t optimizer_steps() const { return optimizer_steps_; }
