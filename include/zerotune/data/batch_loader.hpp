@@ -30,14 +30,14 @@ struct LoaderConfig {
   uint64_t seed = 0;
   bool shuffle = true;
   bool drop_last = true;
-  int prefetch_steps = 2;        // steps read ahead by the background thread (0: synchronous)
+  int prefetch_steps = 2;  // steps read ahead by the background thread (0: synchronous)
 };
 
 // What one rank needs for one optimizer step: grad_accum micro-batches of micro_batch rows.
 struct StepBatch {
-  LoaderPosition position;              // position BEFORE this step
+  LoaderPosition position;  // position BEFORE this step
   std::vector<TokenExamples> micro_batches;
-  int64_t global_samples = 0;           // real (non-filler) samples in the global batch
+  int64_t global_samples = 0;  // real (non-filler) samples in the global batch
 };
 
 class BatchLoader {
