@@ -6,6 +6,7 @@
 #include "zerotune/base/error.hpp"
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/embedded_config.hpp"
+#include "zerotune/ops/cpu_threads.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/runtime/device.hpp"
 #include "zerotune/base/atomic_file.hpp"
@@ -50,8 +51,9 @@ int start_run(train::RunContext& ctx, const std::string& run_dir) {
   ctx.job_dir = runtime::open_job_dir(ctx.config.run.root, ctx.config.run.name, run_dir,
                                       ctx.resume == "auto", ctx.topology);
   runtime::add_rank_log_file(ctx.job_dir.log_file(ctx.topology.rank), ctx.topology.rank);
-  runtime::log().info("zerotune {} train: config={} run_dir={}", ZEROTUNE_VERSION, ctx.config.source,
-                      ctx.job_dir.root().string());
+  const int threads = ops::configure_cpu_threads(ctx.topology.local_world_size);
+  runtime::log().info("zerotune {} train: config={} run_dir={} cpu_threads_per_rank={}",
+                      ZEROTUNE_VERSION, ctx.config.source, ctx.job_dir.root().string(), threads);
   if (ctx.topology.is_root()) {
     write_file_atomically(ctx.job_dir.config_file(), config::to_yaml(ctx.config));
   }

@@ -20,7 +20,6 @@ namespace zerotune::model {
 
 namespace {
 
-constexpr double kInitStd = 0.02;
 
 uint64_t splitmix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -63,13 +62,14 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 template <typename T>
-void Gpt2<T>::init_unit(const Gpt2Layout& layout, int unit, T* buffer, uint64_t seed) {
+void Gpt2<T>::init_unit(const Gpt2Layout& layout, int unit, T* buffer, uint64_t seed,
+                        double init_std) {
   if (unit < 0 || unit >= static_cast<int>(layout.units.size())) {
     throw std::out_of_range("Gpt2::init_unit: unit " + std::to_string(unit) + " of " +
                             std::to_string(layout.units.size()));
   }
   const double proj_std =
-      kInitStd / std::sqrt(2.0 * static_cast<double>(std::max<int64_t>(layout.shape.n_layer, 1)));
+      init_std / std::sqrt(2.0 * static_cast<double>(std::max<int64_t>(layout.shape.n_layer, 1)));
   NormalStream normal(seed, unit);
   for (const TensorSpec& t : layout.units[static_cast<size_t>(unit)].tensors) {
     T* p = buffer + t.offset;
@@ -80,13 +80,13 @@ void Gpt2<T>::init_unit(const Gpt2Layout& layout, int unit, T* buffer, uint64_t 
     } else if (ends_with(t.name, ".bias")) {
       for (int64_t i = 0; i < t.numel; ++i) p[i] = T(0);
     } else {
-      const double stddev = ends_with(t.name, "c_proj.weight") ? proj_std : kInitStd;
+      const double stddev = ends_with(t.name, "c_proj.weight") ? proj_std : init_std;
       for (int64_t i = 0; i < t.numel; ++i) p[i] = static_cast<T>(stddev * normal.next());
     }
   }
 }
 
-template void Gpt2<float>::init_unit(const Gpt2Layout&, int, float*, uint64_t);
-template void Gpt2<double>::init_unit(const Gpt2Layout&, int, double*, uint64_t);
+template void Gpt2<float>::init_unit(const Gpt2Layout&, int, float*, uint64_t, double);
+template void Gpt2<double>::init_unit(const Gpt2Layout&, int, double*, uint64_t, double);
 
 }  // namespace zerotune::model

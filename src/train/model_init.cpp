@@ -13,7 +13,7 @@ void initialize_parameters(ZeroEngine& engine, const config::ModelConfig& model,
     // Every rank computes the same full unit (deterministic in seed and unit) and keeps its part.
     for (size_t u = 0; u < layout.units.size(); ++u) {
       std::vector<float> full(layout.units[u].numel);
-      model::Gpt2<float>::init_unit(layout, static_cast<int>(u), full.data(), seed);
+      model::Gpt2<float>::init_unit(layout, static_cast<int>(u), full.data(), seed, model.init_std);
       engine.set_unit_parameters(static_cast<int>(u), full.data());
     }
     return;

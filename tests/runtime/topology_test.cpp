@@ -25,14 +25,14 @@ BOOST_AUTO_TEST_CASE(single_process_without_slurm_is_rank_zero_of_one) {
   Topology t = resolve_topology({}, facts(0, 1));
   BOOST_TEST(t.rank == 0);
   BOOST_TEST(t.world_size == 1);
-  BOOST_TEST(t.launcher == Launcher::Single);
+  BOOST_TEST((t.launcher == Launcher::Single));
   BOOST_TEST(t.job_id.empty());
   BOOST_TEST(t.node_name == "host-a");
 }
 
 BOOST_AUTO_TEST_CASE(mpiexec_without_slurm_uses_mpi_layout) {
   Topology t = resolve_topology({{"PATH", "/bin"}}, facts(3, 4, 1, 2, 1, 2));
-  BOOST_TEST(t.launcher == Launcher::Mpi);
+  BOOST_TEST((t.launcher == Launcher::Mpi));
   BOOST_TEST(t.rank == 3);
   BOOST_TEST(t.local_rank == 1);
   BOOST_TEST(t.node_id == 1);
@@ -47,7 +47,7 @@ BOOST_AUTO_TEST_CASE(srun_step_takes_nodes_from_slurm) {
                 {"SLURMD_NODENAME", "node2"},  {"SLURM_RESTART_COUNT", "3"}};
   // Both "nodes" share one host here, so MPI alone would see one node.
   Topology t = resolve_topology(env, facts(2, 4, 2, 4, 0, 1));
-  BOOST_TEST(t.launcher == Launcher::Slurm);
+  BOOST_TEST((t.launcher == Launcher::Slurm));
   BOOST_TEST(t.node_id == 1);
   BOOST_TEST(t.num_nodes == 2);
   BOOST_TEST(t.local_rank == 0);
@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(mpiexec_inside_batch_script_ignores_allocation_procid) {
   EnvMap env = {{"SLURM_JOB_ID", "9"}, {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}};
   Topology t = resolve_topology(env, facts(3, 4));
   BOOST_TEST(t.rank == 3);
-  BOOST_TEST(t.launcher == Launcher::Mpi);
+  BOOST_TEST((t.launcher == Launcher::Mpi));
   BOOST_TEST(t.job_id == "9");
 }
 

@@ -55,9 +55,10 @@ class Gpt2 {
   // gradients_ready() follows for L+1, L, ..., 1 right after each release, then for 0 last.
   void backward(T loss_scale, ParameterSource<T>& params, GradientSink<T>& sink);
 
-  // Deterministic initialisation as GPT-2's: N(0, 0.02) weights, residual projections
+  // Deterministic initialisation as GPT-2's: N(0, init_std = 0.02) weights, residual projections
   // (c_proj) scaled by 1/sqrt(2 * n_layer), zero biases, LayerNorm weight 1.
-  static void init_unit(const Gpt2Layout& layout, int unit, T* buffer, uint64_t seed);
+  static void init_unit(const Gpt2Layout& layout, int unit, T* buffer, uint64_t seed,
+                        double init_std = 0.02);
 
  private:
   struct Impl;
