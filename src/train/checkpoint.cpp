@@ -11,6 +11,7 @@
 #include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/base/atomic_file.hpp"
+#include "zerotune/base/error.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 
 namespace zerotune::train {
@@ -49,36 +50,34 @@ void agree_or_throw(const std::string& local_error, comm::Communicator& comm) {
 }
 
 // `mpi` is MPI_COMM_NULL for a file of this process alone.
-H5Handle open_for_write(const fs::path& path, MPI_Comm mpi) {
-  silence_hdf5_errors();
-  H5Handle fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+Hdf5Handle open_for_write(const fs::path& path, MPI_Comm mpi) {
+    Hdf5Handle fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
 #ifdef ZEROTUNE_HDF5_PARALLEL
-  if (mpi != MPI_COMM_NULL) h5_check(H5Pset_fapl_mpio(fapl, mpi, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  if (mpi != MPI_COMM_NULL) h5_check(H5Pset_fapl_mpio(fapl.get(), mpi, MPI_INFO_NULL), "H5Pset_fapl_mpio");
 #else
   (void)mpi;
 #endif
-  return h5_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "H5Fcreate");
+  return h5_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate");
 }
 
 // Reads are independent: every rank opens the file on its own.
-H5Handle open_for_read(const fs::path& path) {
-  silence_hdf5_errors();
-  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (id < 0) throw InputError(path.string() + ": cannot open checkpoint file: " + hdf5_error_message());
-  return {id, H5Fclose};
+Hdf5Handle open_for_read(const fs::path& path) {
+    hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) throw InputError(path.string() + ": cannot open checkpoint file: " + hdf5_error_stack());
+  return Hdf5Handle(id, H5Fclose, "H5Fclose");
 }
 
 void write_int_attribute(hid_t obj, const char* name, int64_t value) {
-  H5Handle space = h5_space(H5Screate(H5S_SCALAR), "H5Screate");
-  H5Handle attr = h5_attr(H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
-  h5_check(H5Awrite(attr, H5T_NATIVE_INT64, &value), "H5Awrite");
+  Hdf5Handle space = h5_dataspace(H5Screate(H5S_SCALAR), "H5Screate");
+  Hdf5Handle attr = h5_attribute(H5Acreate2(obj, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
+  h5_check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), "H5Awrite");
 }
 
 int64_t read_int_attribute(hid_t obj, const char* name, const fs::path& file) {
   if (H5Aexists(obj, name) <= 0) throw InputError(file.string() + ": checkpoint attribute " + name + " is missing");
-  H5Handle attr = h5_attr(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen");
+  Hdf5Handle attr = h5_attribute(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen");
   int64_t value = 0;
-  h5_check(H5Aread(attr, H5T_NATIVE_INT64, &value), "H5Aread");
+  h5_check(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), "H5Aread");
   return value;
 }
 
@@ -87,29 +86,29 @@ int64_t read_int_attribute(hid_t obj, const char* name, const fs::path& file) {
 void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t begin,
                  int64_t count, const float* data, bool collective) {
   const hsize_t dims[1] = {static_cast<hsize_t>(numel)};
-  H5Handle fspace = h5_space(H5Screate_simple(1, dims, nullptr), "H5Screate_simple");
-  H5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
+  Hdf5Handle fspace = h5_dataspace(H5Screate_simple(1, dims, nullptr), "H5Screate_simple");
+  Hdf5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
   if (!collective && numel > 0) {
     // Per-rank files hold one slice each: chunking means the rest takes no space.
     const hsize_t chunk[1] = {static_cast<hsize_t>(std::min<int64_t>(numel, 1 << 20))};
-    h5_check(H5Pset_chunk(dcpl, 1, chunk), "H5Pset_chunk");
+    h5_check(H5Pset_chunk(dcpl.get(), 1, chunk), "H5Pset_chunk");
   }
-  H5Handle lcpl = h5_plist(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate");
-  h5_check(H5Pset_create_intermediate_group(lcpl, 1), "H5Pset_create_intermediate_group");
-  H5Handle dset = h5_dataset(H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, fspace, lcpl, dcpl, H5P_DEFAULT), "H5Dcreate2");
+  Hdf5Handle lcpl = h5_plist(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate");
+  h5_check(H5Pset_create_intermediate_group(lcpl.get(), 1), "H5Pset_create_intermediate_group");
+  Hdf5Handle dset = h5_dataset(H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, fspace.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), "H5Dcreate2");
   const hsize_t start[1] = {static_cast<hsize_t>(begin)}, n[1] = {static_cast<hsize_t>(count)};
-  H5Handle mspace = h5_space(H5Screate_simple(1, n, nullptr), "H5Screate_simple");
+  Hdf5Handle mspace = h5_dataspace(H5Screate_simple(1, n, nullptr), "H5Screate_simple");
   if (count > 0) {
-    h5_check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, n, nullptr), "H5Sselect_hyperslab");
+    h5_check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, n, nullptr), "H5Sselect_hyperslab");
   } else {
-    h5_check(H5Sselect_none(fspace), "H5Sselect_none");
-    h5_check(H5Sselect_none(mspace), "H5Sselect_none");
+    h5_check(H5Sselect_none(fspace.get()), "H5Sselect_none");
+    h5_check(H5Sselect_none(mspace.get()), "H5Sselect_none");
   }
-  H5Handle xfer = h5_plist(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate");
+  Hdf5Handle xfer = h5_plist(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate");
 #ifdef ZEROTUNE_HDF5_PARALLEL
-  if (collective) h5_check(H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+  if (collective) h5_check(H5Pset_dxpl_mpio(xfer.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
 #endif
-  h5_check(H5Dwrite(dset, H5T_NATIVE_FLOAT, mspace, fspace, xfer, data), "H5Dwrite");
+  h5_check(H5Dwrite(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), xfer.get(), data), "H5Dwrite");
 }
 
 void read_slice(hid_t file, const fs::path& path, const std::string& name, int64_t numel,
@@ -117,19 +116,19 @@ void read_slice(hid_t file, const fs::path& path, const std::string& name, int64
   if (H5Lexists(file, "/units", H5P_DEFAULT) <= 0 || H5Lexists(file, name.c_str(), H5P_DEFAULT) <= 0) {
     throw InputError(path.string() + ": checkpoint dataset " + name + " is missing");
   }
-  H5Handle dset = h5_dataset(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "H5Dopen2");
-  H5Handle fspace = h5_space(H5Dget_space(dset), "H5Dget_space");
+  Hdf5Handle dset = h5_dataset(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "H5Dopen2");
+  Hdf5Handle fspace = h5_dataspace(H5Dget_space(dset.get()), "H5Dget_space");
   hsize_t dims[1] = {0};
-  if (H5Sget_simple_extent_ndims(fspace) != 1 ||
-      (H5Sget_simple_extent_dims(fspace, dims, nullptr), static_cast<int64_t>(dims[0]) != numel)) {
+  if (H5Sget_simple_extent_ndims(fspace.get()) != 1 ||
+      (H5Sget_simple_extent_dims(fspace.get(), dims, nullptr), static_cast<int64_t>(dims[0]) != numel)) {
     throw InputError(path.string() + ": checkpoint dataset " + name + " has the wrong shape (expected [" +
                      std::to_string(numel) + "]): the checkpoint is from another model");
   }
   if (count == 0) return;
   const hsize_t start[1] = {static_cast<hsize_t>(begin)}, n[1] = {static_cast<hsize_t>(count)};
-  h5_check(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, nullptr, n, nullptr), "H5Sselect_hyperslab");
-  H5Handle mspace = h5_space(H5Screate_simple(1, n, nullptr), "H5Screate_simple");
-  h5_check(H5Dread(dset, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, out), "H5Dread");
+  h5_check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, n, nullptr), "H5Sselect_hyperslab");
+  Hdf5Handle mspace = h5_dataspace(H5Screate_simple(1, n, nullptr), "H5Screate_simple");
+  h5_check(H5Dread(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), H5P_DEFAULT, out), "H5Dread");
 }
 
 std::string dataset_name(const model::UnitLayout& unit, const std::string& array) {
@@ -187,10 +186,11 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
   if (!error.empty()) throw LibraryError(error);
 
   const bool shared = kParallelHdf5 || comm.size() == 1;
+  auto hdf5 = hdf5_lock();  // the data loader's thread may be reading a token file
   const fs::path file_path = tmp_dir / (shared ? std::string("state.h5") : rank_file_name(comm.rank()));
   try {
     const bool collective = shared && comm.size() > 1;
-    H5Handle file = open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL);
+    Hdf5Handle file = open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL);
     const auto& layout = engine.layout();
     for (size_t u = 0; u < layout.units.size(); ++u) {
       const UnitShard& shard = engine.shards()[u];
@@ -200,18 +200,18 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
         const int64_t lo = std::max(shard.begin, a.held.begin);
         const int64_t hi = std::min(shard.end, a.held.begin + a.held.count);
         const int64_t count = std::max<int64_t>(0, hi - lo);
-        write_slice(file, dataset_name(layout.units[u], a.name), shard.numel, lo, count,
+        write_slice(file.get(), dataset_name(layout.units[u], a.name), shard.numel, lo, count,
                     a.held.data + (count > 0 ? lo - a.held.begin : 0), collective);
       }
     }
-    write_int_attribute(file, "format_version", kFormatVersion);
-    write_int_attribute(file, "step", progress.step);
-    write_int_attribute(file, "epoch", progress.position.epoch);
-    write_int_attribute(file, "consumed_samples", progress.position.consumed_samples);
-    write_int_attribute(file, "optimizer_steps", engine.optimizer_steps());
-    write_int_attribute(file, "world_size", comm.size());
-    write_shape_attributes(file, layout.shape);
-    h5_check(H5Fflush(file, H5F_SCOPE_GLOBAL), "H5Fflush");
+    write_int_attribute(file.get(), "format_version", kFormatVersion);
+    write_int_attribute(file.get(), "step", progress.step);
+    write_int_attribute(file.get(), "epoch", progress.position.epoch);
+    write_int_attribute(file.get(), "consumed_samples", progress.position.consumed_samples);
+    write_int_attribute(file.get(), "optimizer_steps", engine.optimizer_steps());
+    write_int_attribute(file.get(), "world_size", comm.size());
+    write_shape_attributes(file.get(), layout.shape);
+    h5_check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "H5Fflush");
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -273,8 +273,9 @@ TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine, comm::
   const int saved_world = meta.value("world_size", 1);
   const bool shared = meta.value("layout", "shared") == "shared";
 
+  auto hdf5 = hdf5_lock();  // the data loader's thread may be reading a token file
   // One open file per source: the shared state.h5, or each saved rank's file.
-  std::map<int, H5Handle> files;
+  std::map<int, Hdf5Handle> files;
   auto file_of = [&](int saved_rank) -> hid_t {
     const int key = shared ? 0 : saved_rank;
     auto it = files.find(key);
@@ -282,7 +283,7 @@ TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine, comm::
       const fs::path p = dir / (shared ? std::string("state.h5") : rank_file_name(key));
       it = files.emplace(key, open_for_read(p)).first;
     }
-    return it->second;
+    return it->second.get();
   };
 
   const fs::path state_path = dir / (shared ? std::string("state.h5") : rank_file_name(0));

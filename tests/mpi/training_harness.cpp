@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "zerotune/base/error.hpp"
 #include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/runtime/device.hpp"
@@ -68,19 +69,20 @@ std::map<int64_t, double> read_losses(const fs::path& metrics) {
 
 std::map<std::string, std::vector<float>> read_params(const fs::path& checkpoint) {
   std::map<std::string, std::vector<float>> params;
-  H5Handle file = h5_file(H5Fopen((checkpoint / "state.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen");
-  H5Handle units = h5_group(H5Gopen2(file, "/units", H5P_DEFAULT), "H5Gopen2");
+  auto hdf5 = hdf5_lock();
+  Hdf5Handle file = h5_file(H5Fopen((checkpoint / "state.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen");
+  Hdf5Handle units = Hdf5Handle(h5_check(H5Gopen2(file.get(), "/units", H5P_DEFAULT), "H5Gopen2"), H5Gclose, "H5Gclose");
   hsize_t count = 0;
-  H5Gget_num_objs(units, &count);
+  H5Gget_num_objs(units.get(), &count);
   for (hsize_t i = 0; i < count; ++i) {
     char name[256];
-    H5Gget_objname_by_idx(units, i, name, sizeof(name));
-    H5Handle dset = h5_dataset(H5Dopen2(units, (std::string(name) + "/params").c_str(), H5P_DEFAULT), "H5Dopen2");
-    H5Handle space = h5_space(H5Dget_space(dset), "H5Dget_space");
+    H5Gget_objname_by_idx(units.get(), i, name, sizeof(name));
+    Hdf5Handle dset = h5_dataset(H5Dopen2(units.get(), (std::string(name) + "/params").c_str(), H5P_DEFAULT), "H5Dopen2");
+    Hdf5Handle space = h5_dataspace(H5Dget_space(dset.get()), "H5Dget_space");
     hsize_t n = 0;
-    H5Sget_simple_extent_dims(space, &n, nullptr);
+    H5Sget_simple_extent_dims(space.get(), &n, nullptr);
     std::vector<float> v(n);
-    h5_check(H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "H5Dread");
+    h5_check(H5Dread(dset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "H5Dread");
     params[name] = std::move(v);
   }
   return params;

@@ -1,63 +1,73 @@
-// RAII for HDF5 identifiers, and the check every HDF5 call goes through.
+// RAII for HDF5 identifiers, checked calls, and the process-wide HDF5 lock.
+//
+// HDF5 built without --enable-threadsafe (every parallel build, Debian's and Spack's MPI
+// variants included) must never be entered from two threads at once. zerotune reads token files
+// on a background thread while the main thread may write a checkpoint, so every HDF5 call in
+// zerotune happens while holding hdf5_lock(). The lock is recursive: helpers may take it again.
+// Taking it the first time also turns off HDF5's automatic error-stack printing; failures
+// become LibraryError (h5_check) or InputError (the callers' validation) instead.
 #pragma once
 
 #include <hdf5.h>
 
+#include <mutex>
 #include <source_location>
 #include <string>
-#include <utility>
-
-#include "zerotune/base/error.hpp"
 
 namespace zerotune {
 
-// HDF5 prints its own error stack by default; we turn failures into one message instead.
-void silence_hdf5_errors();
-// The innermost HDF5 error message on the current stack ("" if none).
-std::string hdf5_error_message();
+std::unique_lock<std::recursive_mutex> hdf5_lock();
 
-// Negative return values are HDF5 failures.
-inline hid_t h5_check(hid_t id, const char* call,
-                      std::source_location where = std::source_location::current()) {
-  if (id < 0) throw_library_error("HDF5", call, hdf5_error_message(), where);
-  return id;
+// HDF5's current error stack as "function: message; ..." (innermost last), then cleared.
+std::string hdf5_error_stack();
+
+// LibraryError "HDF5: <call> failed at <file>:<line>: <error stack>".
+[[noreturn]] void throw_hdf5_error(const char* call, std::source_location where);
+
+// Every HDF5 call returns a negative value (id, herr_t, htri_t, hssize_t, class) on failure.
+template <typename T>
+T h5_check(T result, const char* call,
+           std::source_location where = std::source_location::current()) {
+  if (result < 0) throw_hdf5_error(call, where);
+  return result;
 }
 
-class H5Handle {
+class Hdf5Handle {
  public:
-  using Closer = herr_t (*)(hid_t);
-  H5Handle() = default;
-  H5Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-  ~H5Handle() { reset(); }
-  H5Handle(H5Handle&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)), closer_(o.closer_) {}
-  H5Handle& operator=(H5Handle&& o) noexcept {
-    if (this != &o) {
-      reset();
-      id_ = std::exchange(o.id_, H5I_INVALID_HID);
-      closer_ = o.closer_;
-    }
-    return *this;
-  }
-  H5Handle(const H5Handle&) = delete;
-  H5Handle& operator=(const H5Handle&) = delete;
+  using CloseFn = herr_t (*)(hid_t);
+  Hdf5Handle() = default;
+  // Takes ownership of a valid id (check it first: h5_check or the make_* helpers below).
+  Hdf5Handle(hid_t id, CloseFn close, const char* close_name)
+      : id_(id), close_(close), close_name_(close_name) {}
+  ~Hdf5Handle();  // closes, ignoring a failure (use close() where a failure matters)
+  Hdf5Handle(Hdf5Handle&& other) noexcept;
+  Hdf5Handle& operator=(Hdf5Handle&& other) noexcept;
+  Hdf5Handle(const Hdf5Handle&) = delete;
+  Hdf5Handle& operator=(const Hdf5Handle&) = delete;
+
   hid_t get() const { return id_; }
-  operator hid_t() const { return id_; }
-  void reset() {
-    if (id_ >= 0 && closer_) closer_(id_);
-    id_ = H5I_INVALID_HID;
-  }
+  explicit operator bool() const { return id_ >= 0; }
+  // Checked close: a file's close flushes, and its failure must be reported.
+  void close(std::source_location where = std::source_location::current());
 
  private:
   hid_t id_ = H5I_INVALID_HID;
-  Closer closer_ = nullptr;
+  CloseFn close_ = nullptr;
+  const char* close_name_ = "";
 };
 
-inline H5Handle h5_file(hid_t id, const char* call) { return {h5_check(id, call), H5Fclose}; }
-inline H5Handle h5_dataset(hid_t id, const char* call) { return {h5_check(id, call), H5Dclose}; }
-inline H5Handle h5_space(hid_t id, const char* call) { return {h5_check(id, call), H5Sclose}; }
-inline H5Handle h5_plist(hid_t id, const char* call) { return {h5_check(id, call), H5Pclose}; }
-inline H5Handle h5_group(hid_t id, const char* call) { return {h5_check(id, call), H5Gclose}; }
-inline H5Handle h5_attr(hid_t id, const char* call) { return {h5_check(id, call), H5Aclose}; }
-inline H5Handle h5_type(hid_t id, const char* call) { return {h5_check(id, call), H5Tclose}; }
+// Checked constructors: h5_check(id, call) wrapped with the matching close function.
+Hdf5Handle h5_file(hid_t id, const char* call,
+                   std::source_location where = std::source_location::current());
+Hdf5Handle h5_dataset(hid_t id, const char* call,
+                      std::source_location where = std::source_location::current());
+Hdf5Handle h5_dataspace(hid_t id, const char* call,
+                        std::source_location where = std::source_location::current());
+Hdf5Handle h5_datatype(hid_t id, const char* call,
+                       std::source_location where = std::source_location::current());
+Hdf5Handle h5_attribute(hid_t id, const char* call,
+                        std::source_location where = std::source_location::current());
+Hdf5Handle h5_plist(hid_t id, const char* call,
+                    std::source_location where = std::source_location::current());
 
 }  // namespace zerotune
