@@ -5,7 +5,14 @@
 // the position is the global consumed-sample count, and a run resumed on another world size
 // continues the same global order.
 // drop_last=false keeps the last partial global batch: missing slots are filled with
-// examples whose labels are all -100 (they add no loss and no gradient).
+// examples whose labels are all -100 (they add no loss and no gradient). A filler slot at
+// global position g >= N holds the tokens of perm[g mod N] (as DistributedSampler pads), so it
+// costs the same compute as a real row.
+// Within a step, rank r's k-th row (k = 0 .. micro_batch*grad_accum-1) is global position
+// consumed + r + k*W; micro-batch m holds k = m*micro_batch .. (m+1)*micro_batch-1.
+// The constructor throws InputError when an epoch has no step (fewer examples than one global
+// batch with drop_last); a bad config (micro_batch < 1, rank outside [0, world), ...) is
+// std::invalid_argument. Errors of the background reader are rethrown by next().
 #pragma once
 
 #include <cstdint>
@@ -30,14 +37,14 @@ struct LoaderConfig {
   uint64_t seed = 0;
   bool shuffle = true;
   bool drop_last = true;
-  int prefetch_steps = 2;        // steps read ahead by the background thread (0: synchronous)
+  int prefetch_steps = 2;  // steps read ahead by the background thread (0: synchronous)
 };
 
 // What one rank needs for one optimizer step: grad_accum micro-batches of micro_batch rows.
 struct StepBatch {
-  LoaderPosition position;              // position BEFORE this step
+  LoaderPosition position;  // position BEFORE this step
   std::vector<TokenExamples> micro_batches;
-  int64_t global_samples = 0;           // real (non-filler) samples in the global batch
+  int64_t global_samples = 0;  // real (non-filler) samples in the global batch
 };
 
 class BatchLoader {
@@ -56,7 +63,13 @@ class BatchLoader {
   std::unique_ptr<Impl> impl_;
 };
 
-// The global permutation of one epoch (exposed for tests).
+// The global permutation of one epoch (exposed for tests). shuffle=false: 0, 1, ..., N-1.
+// shuffle=true: identical on every platform and standard library (std::shuffle and
+// std::uniform_int_distribution are not): std::mt19937_64 seeded with seed + epoch (mod 2^64),
+// and a Fisher-Yates shuffle written out:
+//   perm = [0, 1, ..., N-1]
+//   for i = N-1 down to 1:  j = uniform(i + 1);  swap(perm[i], perm[j])
+// where uniform(n) draws r = rng() until r >= (2^64 - n) mod n and returns r mod n (unbiased).
 std::vector<int64_t> epoch_permutation(int64_t num_examples, uint64_t seed, int64_t epoch,
                                        bool shuffle);
 
