@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the SLURM end-to-end tests need on a Debian 12 machine: Slurm (slurmctld,
-# slurmd, client commands), MUNGE, Lmod, MPICH. A no-op when everything is there.
+# slurmd, client commands), MUNGE, Lmod, MPICH, and PyYAML for the Spack file checks.
+# A no-op when everything is there.
 # Run as root (CI runs it before the test suite); prints what it installs.
 set -euo pipefail
 
-packages=(slurm-wlm slurm-client munge lmod mpich libmpich-dev)
+packages=(slurm-wlm slurm-client munge lmod mpich libmpich-dev python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
