@@ -66,7 +66,8 @@ class Comparison:
         self.failures = []
         self.worst = {}  # group -> (rel, name)
 
-    def check(self, name, got, want, group="", rtol=None, atol=None, elem_rtol=None) -> bool:
+    def check(self, name, got, want, group="", rtol=None, atol=None, elem_rtol=None,
+              quiet=False) -> bool:
         """elem_rtol (default rtol) scales the elementwise bound separately from the norm one."""
         rtol = self.rtol if rtol is None else rtol
         atol = self.atol if atol is None else atol
@@ -86,7 +87,7 @@ class Comparison:
         key = group or name
         if key not in self.worst or rel > self.worst[key][0]:
             self.worst[key] = (rel, name)
-        if not self.quiet:
+        if not (self.quiet or (quiet and ok)):
             print(f"  {'ok  ' if ok else 'FAIL'} {name:48s} rel={rel:.3e} max_abs={max_abs:.3e}"
                   f" (bound {bound:.1e})")
         if not ok:
