@@ -47,18 +47,22 @@ void check_shape(const Gpt2Shape& s, int64_t max_batch) {
   }
 }
 
+[[noreturn]] void throw_bad_token(const char* what, int32_t value, int64_t i, int64_t Tlen,
+                                  int64_t V, bool ignore_allowed) {
+  std::string message = "GPT-2 forward: ";
+  message += what;
+  message += "[" + std::to_string(i / Tlen) + "][" + std::to_string(i % Tlen) + "] = ";
+  message += std::to_string(value) + ": expected a token id in [0, " + std::to_string(V) + ")";
+  if (ignore_allowed) message += " or -100";
+  throw InputError(message);
+}
+
 // Token ids and labels come from data files: a bad one is an input error, named by position.
 void check_tokens(const int32_t* ids, const int32_t* labels, int64_t B, int64_t Tlen, int64_t V) {
   for (int64_t i = 0; i < B * Tlen; ++i) {
-    const std::string where =
-        "[" + std::to_string(i / Tlen) + "][" + std::to_string(i % Tlen) + "]";
-    if (ids[i] < 0 || ids[i] >= V) {
-      throw InputError("GPT-2 forward: input_ids" + where + " = " + std::to_string(ids[i]) +
-                       ": expected a token id in [0, " + std::to_string(V) + ")");
-    }
+    if (ids[i] < 0 || ids[i] >= V) throw_bad_token("input_ids", ids[i], i, Tlen, V, false);
     if (labels != nullptr && labels[i] != kIgnoreIndex && (labels[i] < 0 || labels[i] >= V)) {
-      throw InputError("GPT-2 forward: labels" + where + " = " + std::to_string(labels[i]) +
-                       ": expected a token id in [0, " + std::to_string(V) + ") or -100");
+      throw_bad_token("labels", labels[i], i, Tlen, V, true);
     }
   }
 }

@@ -1,7 +1,9 @@
 #include "zerotune/model/gpt2.hpp"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <string>
 
 #include "../ops/gradcheck.hpp"
 #include "gpt2_fixtures.hpp"
@@ -58,6 +60,20 @@ BOOST_AUTO_TEST_CASE(loss_is_the_summed_cross_entropy_of_the_returned_logits) {
   }
   BOOST_TEST(loss.tokens == count);
   BOOST_TEST(std::abs(loss.sum - static_cast<double>(ref)) < 1e-12 * std::abs(loss.sum));
+}
+
+BOOST_AUTO_TEST_CASE(forward_without_labels_gives_the_same_logits_and_no_loss) {
+  Gpt2<float> model(kSmall, 2);
+  auto params = cast_buffers<float>(random_parameters(model.layout(), 12, 0.3));
+  ResidentParameters<float> source(params);
+  const Batch b = random_batch(2, 10, kSmall.vocab_size, 13);
+  model.forward(b.ids.data(), b.labels.data(), b.B, b.Tlen, source);
+  const std::vector<float> with_labels(model.logits(),
+                                       model.logits() + b.B * b.Tlen * kSmall.vocab_size);
+  const LossSum loss = model.forward(b.ids.data(), nullptr, b.B, b.Tlen, source);
+  BOOST_TEST(loss.tokens == 0);
+  BOOST_TEST(loss.sum == 0.0);
+  BOOST_TEST(std::equal(with_labels.begin(), with_labels.end(), model.logits()));
 }
 
 BOOST_AUTO_TEST_CASE(float_model_agrees_with_double_model) {
@@ -163,11 +179,19 @@ BOOST_AUTO_TEST_CASE(rejects_tokens_outside_the_vocabulary_and_oversized_batches
   ResidentGradients<float> grads(model.layout());
   BOOST_CHECK_THROW(model.backward(1.0f, source, grads), std::logic_error);
   Batch b = random_batch(2, 8, kSmall.vocab_size, 11);
-  b.ids[5] = static_cast<int32_t>(kSmall.vocab_size);
-  BOOST_CHECK_THROW(model.forward(b.ids.data(), b.labels.data(), 2, 8, source), InputError);
-  b.ids[5] = 0;
+  auto names = [](const std::string& expected) {
+    return [expected](const InputError& e) {
+      BOOST_TEST_INFO(e.what());
+      return std::string(e.what()).find(expected) != std::string::npos;
+    };
+  };
+  b.ids[13] = static_cast<int32_t>(kSmall.vocab_size);
+  BOOST_CHECK_EXCEPTION(model.forward(b.ids.data(), b.labels.data(), 2, 8, source), InputError,
+                        names("input_ids[1][5] = 50"));
+  b.ids[13] = 0;
   b.labels[3] = -1;
-  BOOST_CHECK_THROW(model.forward(b.ids.data(), b.labels.data(), 2, 8, source), InputError);
+  BOOST_CHECK_EXCEPTION(model.forward(b.ids.data(), b.labels.data(), 2, 8, source), InputError,
+                        names("labels[0][3] = -1"));
   b.labels[3] = kIgnoreIndex;
   BOOST_CHECK_THROW(model.forward(b.ids.data(), b.labels.data(), 3, 8, source),
                     std::invalid_argument);

@@ -1,5 +1,6 @@
 #include "zerotune/ops/gelu.hpp"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 
 #include "gradcheck.hpp"
@@ -48,6 +49,36 @@ BOOST_AUTO_TEST_CASE(works_in_place) {
   gelu_backward(dx_in_place.data(), x.data(), dx_in_place.data(), N);
   BOOST_TEST(y_in_place == y);
   BOOST_TEST(dx_in_place == dx);
+}
+
+// float runs its own (vectorized) tanh; it must stay within float rounding of the double path.
+BOOST_AUTO_TEST_CASE(float_matches_double_to_float_precision_everywhere) {
+  std::vector<double> x;
+  for (int i = -40000; i <= 40000; ++i) x.push_back(i * 2.5e-4);  // [-10, 10]
+  for (double big : {12.0, 30.0, 1e3, 1e6, 1e30}) {
+    x.push_back(big);
+    x.push_back(-big);
+  }
+  const auto n = static_cast<int64_t>(x.size());
+  std::vector<double> y(n), dx(n), ones(n, 1.0);
+  gelu_forward(y.data(), x.data(), n);
+  gelu_backward(dx.data(), x.data(), ones.data(), n);
+  std::vector<float> xf(x.begin(), x.end()), yf(n), dxf(n), onesf(n, 1.0f);
+  gelu_forward(yf.data(), xf.data(), n);
+  gelu_backward(dxf.data(), xf.data(), onesf.data(), n);
+  double worst_y = 0.0, worst_dx = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    // Against the double GELU of the float input, relative to max(1, |x|).
+    const double xi = static_cast<double>(xf[i]);
+    const double scale = std::max(1.0, std::abs(xi));
+    double yd = 0.0, dd = 0.0, one = 1.0;
+    gelu_forward(&yd, &xi, 1);
+    gelu_backward(&dd, &xi, &one, 1);
+    worst_y = std::max(worst_y, std::abs(yf[i] - yd) / scale);
+    worst_dx = std::max(worst_dx, std::abs(dxf[i] - dd) / scale);
+  }
+  BOOST_TEST(worst_y < 2e-7);
+  BOOST_TEST(worst_dx < 5e-7);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
