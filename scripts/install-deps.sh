@@ -13,7 +13,7 @@ sudo_cmd=""
 packages=(build-essential cmake pkg-config mpich libmpich-dev libhdf5-mpich-dev libyaml-dev
           libspdlog-dev libboost-test-dev libopenblas-dev nlohmann-json3-dev libpcre2-dev)
 if [ "$with_tests" = 1 ]; then
-  packages+=(python3-venv slurm-wlm munge lmod)
+  packages+=(python3-venv)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -26,6 +26,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ "$with_tests" = 1 ]; then
+  # A real SLURM (two slurmd on this machine) and Lmod for the end-to-end tests.
+  "$root/tests/slurm/install-deps.sh"
   # Reference implementations for the tests only: zerotune itself never needs Python.
   if [ ! -x "$root/.venv/bin/python" ] || ! "$root/.venv/bin/python" -c "import torch, transformers, tokenizers, h5py, safetensors" 2>/dev/null; then
     python3 -m venv "$root/.venv"

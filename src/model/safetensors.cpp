@@ -335,9 +335,10 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Tens
     if (numel > 0 && t.data == nullptr) {
       throw std::invalid_argument("write_safetensors: no data for " + t.name);
     }
-    bytes.push_back(numel * sizeof(float));
-    header[t.name] = {
-        {"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes.back()}}};
+    bytes.push_back(numel * static_cast<uint64_t>(dtype_bytes(t.dtype)));
+    header[t.name] = {{"dtype", dtype_name(t.dtype)},
+                      {"shape", t.shape},
+                      {"data_offsets", {offset, offset + bytes.back()}}};
     offset += bytes.back();
   }
   // Pad the header with spaces so that the data starts 8-byte aligned, as the reference writer.

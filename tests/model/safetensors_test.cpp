@@ -106,8 +106,14 @@ BOOST_AUTO_TEST_CASE(write_then_read_round_trips_and_leaves_no_temporary) {
   ScratchDir dir("st");
   const std::vector<float> a = {1.0f, -0.5f, 3.25f, 1e-30f, -7.0f, 8.0f};
   const std::vector<float> c = {42.0f};
+  const std::vector<double> d = {0.1, -1e300};
+  const std::vector<int32_t> i = {-100, 7, 2147483647};
   write_safetensors(dir / "w.safetensors",
-                    {{"a", {3, 2}, a.data()}, {"empty", {0, 4}, nullptr}, {"c", {}, c.data()}},
+                    {{"a", {3, 2}, a.data()},
+                     {"empty", {0, 4}, static_cast<const float*>(nullptr)},
+                     {"c", {}, c.data()},
+                     {"d", {2}, d.data()},
+                     {"i", {1, 3}, i.data()}},
                     {{"k", "v"}});
   BOOST_TEST(!fs::exists(dir / "w.safetensors.tmp"));
 
@@ -116,6 +122,10 @@ BOOST_AUTO_TEST_CASE(write_then_read_round_trips_and_leaves_no_temporary) {
   BOOST_TEST(file.read_f32("a") == a);
   BOOST_TEST(file.read_f32("c") == c);
   BOOST_TEST(file.at("empty").numel == 0);
+  BOOST_TEST(file.read_f64("d") == d);
+  BOOST_TEST(std::string(dtype_name(file.at("d").dtype)) == "F64");
+  BOOST_TEST(file.read_i32("i") == i);
+  BOOST_TEST(std::string(dtype_name(file.at("i").dtype)) == "I32");
   BOOST_TEST(std::string(dtype_name(file.at("a").dtype)) == "F32");
 
   // The layout as the format fixes it: the header length, then JSON, data 8-byte aligned.
@@ -125,7 +135,7 @@ BOOST_AUTO_TEST_CASE(write_then_read_round_trips_and_leaves_no_temporary) {
   BOOST_TEST((8 + n) % 8 == 0u);
   const auto header = nlohmann::json::parse(raw.substr(8, n));
   BOOST_TEST(header["a"]["dtype"] == "F32");
-  BOOST_TEST(raw.size() == 8 + n + (a.size() + c.size()) * 4);
+  BOOST_TEST(raw.size() == 8 + n + (a.size() + c.size() + i.size()) * 4 + d.size() * 8);
 }
 
 BOOST_AUTO_TEST_CASE(write_to_a_missing_directory_is_a_library_error) {

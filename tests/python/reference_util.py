@@ -54,10 +54,10 @@ class Comparison:
 
     A tensor passes when
       rel  = ||got - want||_2 / ||want||_2   <= rtol            (norm-based relative error)
-      max  = max_i |got_i - want_i|          <= atol + rtol * max_i |want_i|   (elementwise)
-    and both are finite and of the same shape. The elementwise bound is scaled by the
-    tensor's largest entry so that it means the same for logits and for tiny gradients; atol
-    covers tensors that are (near) zero in the reference."""
+      max  = max_i |got_i - want_i|          <= atol + elem_rtol * max_i |want_i|  (elementwise)
+    and both are finite and of the same shape (elem_rtol defaults to rtol). The elementwise
+    bound is scaled by the tensor's largest entry so that it means the same for logits and for
+    tiny gradients; atol covers tensors that are (near) zero in the reference."""
 
     def __init__(self, rtol: float, atol: float, quiet: bool = False):
         self.rtol = rtol
@@ -66,9 +66,12 @@ class Comparison:
         self.failures = []
         self.worst = {}  # group -> (rel, name)
 
-    def check(self, name, got, want, group="", rtol=None, atol=None) -> bool:
+    def check(self, name, got, want, group="", rtol=None, atol=None, elem_rtol=None,
+              quiet=False) -> bool:
+        """elem_rtol (default rtol) scales the elementwise bound separately from the norm one."""
         rtol = self.rtol if rtol is None else rtol
         atol = self.atol if atol is None else atol
+        elem_rtol = rtol if elem_rtol is None else elem_rtol
         got = np.asarray(got, dtype=np.float64)
         want = np.asarray(want, dtype=np.float64)
         if got.shape != want.shape:
@@ -79,12 +82,12 @@ class Comparison:
         scale = float(np.linalg.norm(want))
         rel = float(np.linalg.norm(diff)) / scale if scale > 0 else float(np.linalg.norm(diff))
         max_abs = float(np.max(np.abs(diff))) if diff.size else 0.0
-        bound = atol + rtol * (float(np.max(np.abs(want))) if want.size else 0.0)
+        bound = atol + elem_rtol * (float(np.max(np.abs(want))) if want.size else 0.0)
         ok = rel <= rtol and max_abs <= bound
         key = group or name
         if key not in self.worst or rel > self.worst[key][0]:
             self.worst[key] = (rel, name)
-        if not self.quiet:
+        if not (self.quiet or (quiet and ok)):
             print(f"  {'ok  ' if ok else 'FAIL'} {name:48s} rel={rel:.3e} max_abs={max_abs:.3e}"
                   f" (bound {bound:.1e})")
         if not ok:

@@ -11,8 +11,8 @@
 // Reading validates the whole header against the file size when the file is opened, so a
 // corrupt or truncated file is an InputError naming the file (and the tensor) before any
 // data is used. Tensors of F32, F64, F16, BF16, I32 and I64 convert to float or double;
-// I32 and I64 also read as int32_t. Writing produces F32 tensors, to a temporary name that
-// is fsynced and renamed, so a reader never sees a half-written file.
+// I32 and I64 also read as int32_t. Writing takes F32, F64 and I32 tensors and goes to a
+// temporary name that is fsynced and renamed, so a reader never sees a half-written file.
 #pragma once
 
 #include <cstdint>
@@ -75,14 +75,23 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// One F32 tensor to write: a view of caller memory, valid during the write.
+// One tensor to write: a view of caller memory (product(shape) elements), valid during the
+// write. The dtype follows the pointer: F32, F64 or I32.
 struct TensorView {
+  TensorView(std::string name, std::vector<int64_t> shape, const float* data)
+      : name(std::move(name)), shape(std::move(shape)), dtype(DType::kF32), data(data) {}
+  TensorView(std::string name, std::vector<int64_t> shape, const double* data)
+      : name(std::move(name)), shape(std::move(shape)), dtype(DType::kF64), data(data) {}
+  TensorView(std::string name, std::vector<int64_t> shape, const int32_t* data)
+      : name(std::move(name)), shape(std::move(shape)), dtype(DType::kI32), data(data) {}
+
   std::string name;
   std::vector<int64_t> shape;
-  const float* data = nullptr;  // product(shape) elements
+  DType dtype;
+  const void* data;
 };
 
-// Writes the tensors (F32, in the given order) to `path` via `path` + ".tmp", fsync, rename.
+// Writes the tensors (in the given order) to `path` via `path` + ".tmp", fsync, rename.
 // Names must be unique and not "__metadata__". Filesystem failures are LibraryError.
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorView>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
