@@ -164,14 +164,15 @@ stop_pid_files() {
   rm -f "$@"
 }
 
-# slurmstepd and job processes outlive slurmd. Ours are the ones whose working directory or
-# open files lie in the state directory, or whose environment names this cluster's SLURM_CONF.
+# slurmstepd and job processes outlive slurmd. Ours: processes with files open in the state
+# directory (slurmstepd), and job tasks (SLURM_JOB_ID set) of this cluster's SLURM_CONF.
 leftover_pids() {
   local p
   for p in /proc/[0-9]*; do
     local pid=${p#/proc/}
-    [[ $pid == "$$" ]] && continue
-    if { tr '\0' '\n' <"$p/environ" | grep -qxF "SLURM_CONF=$conf"; } 2>/dev/null ||
+    [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+    if { tr '\0' '\n' <"$p/environ" | awk -v c="SLURM_CONF=$conf" '
+          $0 == c { conf = 1 } /^SLURM_JOB_ID=/ { job = 1 } END { exit !(conf && job) }'; } 2>/dev/null ||
       { ls -l "$p/fd" | grep -qF -- "-> $state/"; } 2>/dev/null; then
       echo "$pid"
     fi
