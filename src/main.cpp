@@ -1,12 +1,87 @@
-// The `zerotune` executable: train | prep | eval | generate | export | report.
+// The `zerotune` executable: train | prep | tokenize | report | config | --version.
+// Every error ends as one line on stderr and a documented exit code (README "Exit codes"):
+// 2 bad input, 3 library or system failure, 4 a peer rank failed, 85 stopped for requeue.
+#include <mpi.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
+#include <vector>
+
+#include "zerotune/base/error.hpp"
+#include "zerotune/cli/data_commands.hpp"
+#include "zerotune/cli/report_command.hpp"
+#include "zerotune/cli/train_command.hpp"
+#include "zerotune/comm/communicator.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: zerotune <command> [options]\n"
+    "  train     fine-tune a GPT-2 (no options: the built-in CPU demo)\n"
+    "  prep      tokenize WikiText or SQuAD into an HDF5 token file\n"
+    "  tokenize  print the GPT-2 token ids of each input line (--decode: the reverse)\n"
+    "  report    comparison table of run directories or .out files\n"
+    "  config    print the resolved config (--reference: every field)\n"
+    "  --version\n"
+    "`zerotune <command> --help` for a command's options.";
+
+int dispatch(const std::string& command, const std::vector<std::string>& args) {
+  using namespace zerotune::cli;
+  if (command == "train") return run_train_command(args);
+  if (command == "prep") return run_prep_command(args);
+  if (command == "tokenize") return run_tokenize_command(args);
+  if (command == "report") return run_report_command(args);
+  if (command == "config") return run_config_command(args);
+  if (command == "--version" || command == "version") {
+    std::printf("zerotune %s\n", ZEROTUNE_VERSION);
+    return zerotune::kExitOk;
+  }
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::puts(kUsage);
+    return zerotune::kExitOk;
+  }
+  throw zerotune::InputError("command line: unknown command \"" + command + "\"\n" + kUsage);
+}
+
+// One line on stderr from the rank that saw the error. With several ranks the job must end
+// rather than leave the others waiting: rank 0 aborts at once; another rank waits a moment
+// (if rank 0 failed the same way, its line is the one printed) and then aborts the job.
+int fail(int code, const std::string& message) {
+  int rank = 0, world = 1, initialized = 0;
+  MPI_Initialized(&initialized);
+  if (initialized) {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+  }
+  if (world > 1 && rank != 0) ::sleep(2);
+  std::fprintf(stderr, "%szerotune: error: %s\n",
+               rank == 0 ? "" : ("rank " + std::to_string(rank) + ": ").c_str(), message.c_str());
+  std::fflush(stderr);
+  if (world > 1) MPI_Abort(MPI_COMM_WORLD, code);
+  return code;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::string(argv[1]) == "--version") {
-    std::printf("zerotune %s\n", ZEROTUNE_VERSION);
-    return 0;
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  int code = zerotune::kExitOk;
+  if (argc < 2) {
+    std::fprintf(stderr, "%s\n", kUsage);
+    MPI_Finalize();
+    return zerotune::kExitInputError;
   }
-  std::fprintf(stderr, "usage: zerotune <train|prep|eval|generate|export|report> [options]\n");
-  return 2;
+  try {
+    code = dispatch(argv[1], std::vector<std::string>(argv + 2, argv + argc));
+  } catch (const zerotune::InputError& e) {
+    code = fail(zerotune::kExitInputError, e.what());
+  } catch (const zerotune::comm::PeerFailure& e) {
+    code = fail(zerotune::kExitPeerFailure, e.what());
+  } catch (const std::exception& e) {
+    code = fail(zerotune::kExitLibraryError, e.what());
+  }
+  MPI_Finalize();
+  return code;
 }

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "zerotune/data/hdf5_handle.hpp"
+#include "zerotune/base/hdf5_handle.hpp"
 
 namespace zerotune::data {
 

@@ -6,7 +6,7 @@
 
 #include "zerotune/base/error.hpp"
 #include "zerotune/data/hdf5_attributes.hpp"
-#include "zerotune/data/hdf5_handle.hpp"
+#include "zerotune/base/hdf5_handle.hpp"
 
 namespace zerotune::data {
 

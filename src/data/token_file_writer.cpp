@@ -8,7 +8,7 @@
 
 #include "zerotune/base/error.hpp"
 #include "zerotune/data/hdf5_attributes.hpp"
-#include "zerotune/data/hdf5_handle.hpp"
+#include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/data/token_file.hpp"
 
 namespace zerotune::data {

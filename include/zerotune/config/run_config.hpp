@@ -1,6 +1,7 @@
 // The run configuration: one struct per YAML section, with defaults here and the
-// documentation and validation of every field in visit_fields() (run_config.cpp), which the
-// YAML reader, the resolved-config writer and `zerotune config --reference` all walk.
+// documentation and validation of every field in visit_fields() (src/config/run_config_fields.hpp),
+// which the YAML reader, the --set overrides, the resolved-config writer and the reference
+// (docs/config-reference.md, `zerotune config --reference`) all walk.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,8 @@ struct ModelConfig {
   int64_t vocab_size = 256;
   std::string init = "random";   // "random" or a safetensors file with Hugging Face GPT-2 names
   double init_std = 0.02;
+
+  bool operator==(const ModelConfig&) const = default;
 };
 
 struct DataConfig {
@@ -26,6 +29,8 @@ struct DataConfig {
   bool shuffle = true;
   bool drop_last = true;
   int64_t prefetch_steps = 2;
+
+  bool operator==(const DataConfig&) const = default;
 };
 
 struct TrainConfig {
@@ -46,29 +51,41 @@ struct TrainConfig {
   double beta2 = 0.999;
   double eps = 1e-8;
   double momentum = 0.9;         // sgd
+
+  bool operator==(const TrainConfig&) const = default;
 };
 
 struct ZeroConfig {
   int64_t stage = 0;             // 0 (data parallel), 1, 2, 3
   bool offload = false;          // optimizer state and step on the CPU
+
+  bool operator==(const ZeroConfig&) const = default;
 };
 
 struct CheckpointConfig {
   int64_t every_n_steps = 0;     // 0 = only at the end (and on a stop signal)
   int64_t keep_last = 2;
+
+  bool operator==(const CheckpointConfig&) const = default;
 };
 
 struct LogConfig {
   int64_t every_n_steps = 10;
+
+  bool operator==(const LogConfig&) const = default;
 };
 
 struct MonitorConfig {
   int64_t interval_ms = 200;
+
+  bool operator==(const MonitorConfig&) const = default;
 };
 
 struct RunSection {
   std::string root = "runs";
   std::string name = "zerotune";
+
+  bool operator==(const RunSection&) const = default;
 };
 
 struct RunConfig {
@@ -81,10 +98,14 @@ struct RunConfig {
   MonitorConfig monitor;
   RunSection run;
   std::string source;            // where it came from: a file path or "<embedded demo>"
+
+  bool operator==(const RunConfig&) const = default;
 };
 
-// Reads YAML text (source names it in errors), applies "--set section.key=value" overrides,
-// validates every field. Throws InputError "source:line: section.key: expected ..., got ...".
+// Reads YAML text (source names it in errors), applies overrides, validates every field.
+// An override is "section.key=value" (a leading "--set " or "--set=" is allowed), the value read
+// as a YAML scalar with the same checks as in a file. Throws InputError
+// "source:line: section.key: expected ..., got ..." ("--set section.key: ..." for overrides).
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& source,
                            const std::vector<std::string>& overrides = {});
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {});

@@ -14,7 +14,7 @@
 #include <source_location>
 #include <string>
 
-namespace zerotune::data {
+namespace zerotune {
 
 std::unique_lock<std::recursive_mutex> hdf5_lock();
 
@@ -70,4 +70,4 @@ Hdf5Handle h5_attribute(hid_t id, const char* call,
 Hdf5Handle h5_plist(hid_t id, const char* call,
                     std::source_location where = std::source_location::current());
 
-}  // namespace zerotune::data
+}  // namespace zerotune

@@ -1,8 +1,8 @@
-#include "zerotune/data/hdf5_handle.hpp"
+#include "zerotune/base/hdf5_handle.hpp"
 
 #include "zerotune/base/error.hpp"
 
-namespace zerotune::data {
+namespace zerotune {
 
 std::unique_lock<std::recursive_mutex> hdf5_lock() {
   static std::recursive_mutex mutex;
@@ -87,4 +87,4 @@ Hdf5Handle h5_plist(hid_t id, const char* call, std::source_location where) {
   return Hdf5Handle(h5_check(id, call, where), H5Pclose, "H5Pclose");
 }
 
-}  // namespace zerotune::data
+}  // namespace zerotune

@@ -1,0 +1,85 @@
+// The one interface the ZeRO engine talks to. Two transports implement it: MPI for host
+// buffers (CPU runs, CI) and NCCL for device buffers (GPU runs). Every collective is
+// non-blocking and returns a Request to wait on; wait() is bounded by the communicator's
+// timeout so a dead peer ends the job with PeerFailure instead of hanging it.
+// Buffers must be sized for `world` equal shards where a collective splits them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace zerotune::comm {
+
+enum class DataType { kFloat32, kFloat64, kInt32, kInt64, kUint8 };
+enum class ReduceOp { kSum, kMax, kMin };
+
+size_t element_bytes(DataType type);
+
+template <typename T>
+constexpr DataType data_type_of();
+template <> constexpr DataType data_type_of<float>() { return DataType::kFloat32; }
+template <> constexpr DataType data_type_of<double>() { return DataType::kFloat64; }
+template <> constexpr DataType data_type_of<int32_t>() { return DataType::kInt32; }
+template <> constexpr DataType data_type_of<int64_t>() { return DataType::kInt64; }
+template <> constexpr DataType data_type_of<uint8_t>() { return DataType::kUint8; }
+
+// A peer rank died or stopped answering within the timeout.
+class PeerFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Request {
+ public:
+  virtual ~Request() = default;
+  virtual void wait() = 0;  // throws PeerFailure after the communicator's timeout
+};
+using RequestPtr = std::unique_ptr<Request>;
+
+// Where work is queued. Host transports run in submission order; the NCCL transport maps it
+// onto a cudaStream_t. nullptr means the communicator's default queue.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual const char* transport() const = 0;
+
+  // recv[i] = op over ranks of send[i]; send == recv is an in-place reduction.
+  virtual RequestPtr all_reduce(const void* send, void* recv, int64_t count, DataType type,
+                                ReduceOp op, Stream* stream = nullptr) = 0;
+  // send holds size() blocks of recv_count; recv = op over ranks of block rank().
+  virtual RequestPtr reduce_scatter(const void* send, void* recv, int64_t recv_count,
+                                    DataType type, ReduceOp op, Stream* stream = nullptr) = 0;
+  // recv holds size() blocks of send_count; block r = send of rank r. send may point at
+  // recv + rank() * send_count (in place).
+  virtual RequestPtr all_gather(const void* send, void* recv, int64_t send_count, DataType type,
+                                Stream* stream = nullptr) = 0;
+  virtual RequestPtr broadcast(void* buffer, int64_t count, DataType type, int root,
+                               Stream* stream = nullptr) = 0;
+  virtual void barrier() = 0;
+
+  // Typed blocking conveniences.
+  template <typename T>
+  T all_reduce_value(T value, ReduceOp op) {
+    all_reduce(&value, &value, 1, data_type_of<T>(), op)->wait();
+    return value;
+  }
+};
+
+struct CommOptions {
+  std::chrono::seconds timeout{600};  // a collective waiting longer means a peer is gone
+};
+
+// Every rank learns rank 0's string (host-side coordination: paths, error messages).
+std::string broadcast_string(Communicator& comm, const std::string& value);
+
+}  // namespace zerotune::comm

@@ -1,0 +1,70 @@
+// What rank 0 tells the user: key=value lines on stdout (the .out file) in the DESIGN.md form
+// with Hugging Face Trainer's names, and the same records at full precision in metrics.jsonl.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace zerotune::train {
+
+struct StepRecord {
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  int64_t epoch = 1;           // 1-based
+  double epoch_progress = 0;   // fractional epochs done, as Hugging Face logs "epoch"
+  double loss = 0;
+  double lr = 0;
+  double grad_norm = 0;
+  double step_ms = 0;
+  double tokens_per_s = 0;
+  double samples_per_s = 0;
+  double mem_alloc_gib = 0;
+  double mem_peak_gib = 0;
+};
+
+struct EvalRecord {
+  int64_t step = 0;
+  int64_t epoch = 1;
+  double eval_loss = 0;
+  double eval_ppl = 0;
+  double eval_samples_per_second = 0;
+  int64_t eval_samples = 0;
+};
+
+struct SummaryRecord {
+  double train_runtime = 0;
+  double train_samples_per_second = 0;
+  double train_steps_per_second = 0;
+  double train_loss = 0;
+  int64_t steps_per_epoch = 0;
+  int64_t epochs = 0;
+  int64_t global_step = 0;
+  double peak_mem_gib = 0;
+  std::vector<double> epoch_time_s;
+};
+
+std::string format_step_line(const StepRecord& r);
+std::string format_eval_line(const EvalRecord& r);
+std::string format_summary_line(const SummaryRecord& r);
+
+class MetricsLog {
+ public:
+  // Only rank 0 writes; other ranks get a MetricsLog that does nothing.
+  MetricsLog(const std::filesystem::path& jsonl_path, bool enabled);
+  void config(const nlohmann::json& fields);
+  void step(const StepRecord& r, bool print);
+  void eval(const EvalRecord& r);
+  void summary(const SummaryRecord& r);
+  void event(const nlohmann::json& fields);  // checkpoint saved, resumed, stopped, ...
+
+ private:
+  void write(const nlohmann::json& record);
+  bool enabled_;
+  std::ofstream out_;
+};
+
+}  // namespace zerotune::train

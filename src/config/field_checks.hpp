@@ -1,0 +1,119 @@
+// What a config field accepts beyond its type. Each check says whether a value passes and
+// describes what it accepts, given the type's noun ("integer", "number", "string"):
+// "positive integer", "integer in 0..3", "one of fp32, bf16, fp16". The reader puts that in
+// "expected a positive integer, got ..."; the reference prints it in the type column.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zerotune::config {
+
+// The noun for a field's C++ type.
+template <class T>
+constexpr std::string_view type_noun();
+template <>
+constexpr std::string_view type_noun<int64_t>() {
+  return "integer";
+}
+template <>
+constexpr std::string_view type_noun<uint64_t>() {
+  return "non-negative integer";
+}
+template <>
+constexpr std::string_view type_noun<double>() {
+  return "number";
+}
+template <>
+constexpr std::string_view type_noun<bool>() {
+  return "boolean (true or false)";
+}
+template <>
+constexpr std::string_view type_noun<std::string>() {
+  return "string";
+}
+
+// "a positive integer", "an integer in 0..3", "one of fp32, bf16": for "expected ...".
+inline std::string with_article(const std::string& phrase) {
+  if (phrase.starts_with("one of")) return phrase;
+  const bool vowel =
+      !phrase.empty() && std::string_view("aeiou").find(phrase[0]) != std::string_view::npos;
+  return (vowel ? "an " : "a ") + phrase;
+}
+
+struct AnyValue {
+  template <class T>
+  bool accepts(const T&) const {
+    return true;
+  }
+  std::string describe(std::string_view noun) const { return std::string(noun); }
+};
+
+struct Positive {
+  template <class T>
+  bool accepts(const T& v) const {
+    return v > 0;
+  }
+  std::string describe(std::string_view noun) const { return "positive " + std::string(noun); }
+};
+
+struct NonNegative {
+  template <class T>
+  bool accepts(const T& v) const {
+    return v >= 0;
+  }
+  std::string describe(std::string_view noun) const { return "non-negative " + std::string(noun); }
+};
+
+// An integer in lo..hi, both included.
+struct IntRange {
+  int64_t lo;
+  int64_t hi;
+  bool accepts(int64_t v) const { return v >= lo && v <= hi; }
+  std::string describe(std::string_view noun) const {
+    return std::string(noun) + " in " + std::to_string(lo) + ".." + std::to_string(hi);
+  }
+};
+
+// A number in [0, 1], or [0, 1) where 1 is not allowed (Adam's betas: 1 - beta^t would be 0).
+struct Fraction {
+  bool one_allowed;
+  bool accepts(double v) const { return v >= 0.0 && (one_allowed ? v <= 1.0 : v < 1.0); }
+  std::string describe(std::string_view noun) const {
+    return std::string(noun) + (one_allowed ? " in [0, 1]" : " in [0, 1)");
+  }
+};
+
+struct OneOf {
+  std::vector<std::string_view> choices;
+  bool accepts(const std::string& v) const {
+    for (std::string_view c : choices) {
+      if (v == c) return true;
+    }
+    return false;
+  }
+  std::string describe(std::string_view) const {
+    std::string out = "one of ";
+    for (size_t i = 0; i < choices.size(); ++i) {
+      out += (i ? ", " : "") + std::string(choices[i]);
+    }
+    return out;
+  }
+};
+
+struct NonEmpty {
+  bool accepts(const std::string& v) const { return !v.empty(); }
+  std::string describe(std::string_view noun) const { return "non-empty " + std::string(noun); }
+};
+
+// One path component: a directory name made from it stays one directory.
+struct DirectoryName {
+  bool accepts(const std::string& v) const {
+    return !v.empty() && v != "." && v != ".." && v.find('/') == std::string::npos;
+  }
+  std::string describe(std::string_view) const { return "directory name (no '/')"; }
+};
+
+}  // namespace zerotune::config

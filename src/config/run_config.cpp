@@ -1,0 +1,294 @@
+// Reading a run config: YAML text -> RunConfig, strictly. Unknown sections and keys, values of
+// the wrong type and values out of range are InputErrors that name the line (or the --set
+// override) and the field. The schema itself is in run_config_fields.hpp.
+#include "zerotune/config/run_config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <type_traits>
+
+#include "run_config_fields.hpp"
+#include "zerotune/base/error.hpp"
+#include "zerotune/config/yaml_document.hpp"
+#include "zerotune/config/yaml_scalar.hpp"
+
+namespace zerotune::config {
+
+namespace {
+
+// Where each explicitly set field came from, as the start of an error message about it:
+// "train.lr" -> "configs/x.yaml:14: " or "--set train.lr: ". Fields left at their default are
+// absent.
+using Origins = std::map<std::string, std::string>;
+
+constexpr std::string_view kOverrideOrigin = "--set ";
+
+// Collects the names a visitor is shown: section names, or one section's keys.
+struct NameLister {
+  std::vector<std::string_view> names;
+
+  template <class S>
+  void section(std::string_view name, std::string_view, S&) {
+    names.push_back(name);
+  }
+  template <class T, class Check>
+  void field(std::string_view key, T&, std::string_view, const Check&) {
+    names.push_back(key);
+  }
+};
+
+std::vector<std::string_view> section_names() {
+  NameLister lister;
+  RunConfig probe;
+  visit_sections(lister, probe);
+  return lister.names;
+}
+
+template <class S>
+std::vector<std::string_view> field_names() {
+  NameLister lister;
+  S probe;
+  visit_fields(lister, probe);
+  return lister.names;
+}
+
+bool contains(const std::vector<std::string_view>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string join(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (std::string_view name : names) out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
+}
+
+[[noreturn]] void throw_unknown(const std::string& where, const std::string& path, const char* what,
+                                const std::vector<std::string_view>& known) {
+  throw InputError(where + path + ": unknown " + what + " (known: " + join(known) + ")");
+}
+
+// Reads one field's value; throws "<where><path>: expected <what the check accepts>, got ...".
+template <class T, class Check>
+void read_field(const YamlNode& node, T& value, const Check& check, const std::string& where,
+                const std::string& path) {
+  T parsed{};
+  if (read_scalar(node, parsed) && check.accepts(parsed)) {
+    value = parsed;
+    return;
+  }
+  std::string got = node.describe();
+  if constexpr (!std::is_same_v<T, std::string>) {
+    if (node.is_scalar() && !node.plain) got += " (quoted, so a string)";
+  }
+  throw InputError(where + path + ": expected " + with_article(check.describe(type_noun<T>())) +
+                   ", got " + got);
+}
+
+// Visitor: reads every section of a YAML document into the config.
+class DocumentReader {
+ public:
+  DocumentReader(const YamlNode& root, const std::string& source, Origins& origins)
+      : root_(root), source_(source), origins_(origins) {
+    if (root.is_null()) return;
+    if (!root.is_mapping()) {
+      throw InputError(at(root.line) + "expected a mapping of sections (" + join(section_names()) +
+                       "), got " + root.describe());
+    }
+    const auto known = section_names();
+    for (const YamlEntry& entry : root.entries) {
+      if (!contains(known, entry.key)) throw_unknown(at(entry.line), entry.key, "section", known);
+    }
+  }
+
+  template <class S>
+  void section(std::string_view name, std::string_view, S& s) {
+    const YamlNode* node = root_.find(name);
+    if (!node || node->is_null()) return;  // "zero:" with nothing under it: all defaults
+    section_ = std::string(name);
+    if (!node->is_mapping()) {
+      throw InputError(at(node->line) + section_ + ": expected a mapping of keys, got " +
+                       node->describe());
+    }
+    const auto known = field_names<S>();
+    for (const YamlEntry& entry : node->entries) {
+      if (!contains(known, entry.key)) {
+        throw_unknown(at(entry.line), section_ + "." + entry.key, "key", known);
+      }
+    }
+    mapping_ = node;
+    visit_fields(*this, s);
+  }
+
+  template <class T, class Check>
+  void field(std::string_view key, T& value, std::string_view, const Check& check) {
+    for (const YamlEntry& entry : mapping_->entries) {
+      if (entry.key != key) continue;
+      const std::string path = section_ + "." + entry.key;
+      read_field(entry.value, value, check, at(entry.line), path);
+      origins_[path] = at(entry.line);
+    }
+  }
+
+ private:
+  std::string at(int line) const { return source_ + ":" + std::to_string(line) + ": "; }
+
+  const YamlNode& root_;
+  const std::string& source_;
+  Origins& origins_;
+  std::string section_;
+  const YamlNode* mapping_ = nullptr;
+};
+
+// Visitor: applies one "section.key=value" override.
+class OverrideApplier {
+ public:
+  OverrideApplier(std::string section, std::string key, const YamlNode& value, Origins& origins)
+      : section_(std::move(section)), key_(std::move(key)), value_(value), origins_(origins) {}
+
+  template <class S>
+  void section(std::string_view name, std::string_view, S& s) {
+    if (name != section_) return;
+    found_section_ = true;
+    const auto known = field_names<S>();
+    if (!contains(known, key_)) throw_unknown(std::string(kOverrideOrigin), path(), "key", known);
+    visit_fields(*this, s);
+  }
+
+  template <class T, class Check>
+  void field(std::string_view key, T& value, std::string_view, const Check& check) {
+    if (key != key_) return;
+    read_field(value_, value, check, std::string(kOverrideOrigin), path());
+    origins_[path()] = std::string(kOverrideOrigin) + path() + ": ";
+  }
+
+  bool found_section() const { return found_section_; }
+
+ private:
+  std::string path() const { return section_ + "." + key_; }
+
+  std::string section_;
+  std::string key_;
+  const YamlNode& value_;
+  Origins& origins_;
+  bool found_section_ = false;
+};
+
+// "train.lr=3e-5" (a leading "--set " or "--set=" is allowed): the value is read as a YAML
+// scalar with the same checks as in a file.
+void apply_override(const std::string& text, RunConfig& config, Origins& origins) {
+  std::string_view spec = text;
+  for (std::string_view prefix : {"--set=", "--set "}) {
+    if (spec.starts_with(prefix)) spec.remove_prefix(prefix.size());
+  }
+  const size_t eq = spec.find('=');
+  const size_t dot = spec.find('.');
+  if (eq == std::string_view::npos || dot == std::string_view::npos || dot > eq || dot == 0 ||
+      dot + 1 == eq) {
+    throw InputError(std::string(kOverrideOrigin) + std::string(spec) +
+                     ": expected section.key=value, e.g. --set train.lr=3e-5");
+  }
+  const std::string section(spec.substr(0, dot));
+  const std::string key(spec.substr(dot + 1, eq - dot - 1));
+  const YamlNode value =
+      parse_yaml(spec.substr(eq + 1), std::string(kOverrideOrigin) + section + "." + key);
+  OverrideApplier applier(section, key, value, origins);
+  visit_sections(applier, config);
+  if (!applier.found_section()) {
+    throw_unknown(std::string(kOverrideOrigin), section + "." + key, "section", section_names());
+  }
+}
+
+// The start of an error about a rule between fields: where one of them was set, an override
+// first (the likelier culprit), else the file line, else just the source.
+std::string where_set(const RunConfig& config, const Origins& origins,
+                      std::initializer_list<const char*> paths) {
+  for (bool want_override : {true, false}) {
+    for (const char* path : paths) {
+      auto it = origins.find(path);
+      if (it != origins.end() && it->second.starts_with(kOverrideOrigin) == want_override) {
+        return it->second;
+      }
+    }
+  }
+  return config.source + ": ";
+}
+
+void check_cross_fields(const RunConfig& c, const Origins& origins) {
+  if (c.model.n_embd % c.model.n_head != 0) {
+    throw InputError(where_set(c, origins, {"model.n_embd", "model.n_head"}) + "model.n_embd " +
+                     std::to_string(c.model.n_embd) + " is not divisible by model.n_head " +
+                     std::to_string(c.model.n_head));
+  }
+  if (c.train.global_batch_size % c.train.micro_batch_size != 0) {
+    throw InputError(where_set(c, origins, {"train.global_batch_size", "train.micro_batch_size"}) +
+                     "train.global_batch_size " + std::to_string(c.train.global_batch_size) +
+                     " is not divisible by train.micro_batch_size " +
+                     std::to_string(c.train.micro_batch_size));
+  }
+  if (c.zero.offload && c.zero.stage == 0) {
+    throw InputError(where_set(c, origins, {"zero.offload", "zero.stage"}) +
+                     "zero.offload true needs zero.stage 1, 2 or 3 (offload moves the optimizer "
+                     "shard to the CPU; stage 0 has no shard)");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> cross_field_rules() {
+  return {"`model.n_embd` is divisible by `model.n_head`.",
+          "`train.global_batch_size` is divisible by `train.micro_batch_size`, and at launch by "
+          "`train.micro_batch_size` x world size (the quotient is the number of gradient "
+          "accumulation steps).",
+          "`zero.offload: true` needs `zero.stage` 1, 2 or 3."};
+}
+
+RunConfig parse_run_config(const std::string& yaml_text, const std::string& source,
+                           const std::vector<std::string>& overrides) {
+  RunConfig config;
+  config.source = source;
+  Origins origins;
+  const YamlNode root = parse_yaml(yaml_text, source);
+  DocumentReader reader(root, source, origins);
+  visit_sections(reader, config);
+  for (const std::string& override_text : overrides) {
+    apply_override(override_text, config, origins);
+  }
+  check_cross_fields(config, origins);
+  return config;
+}
+
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw InputError(path + ": is a directory, expected a YAML config file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read config file: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw InputError(path + ": cannot read config file: " + std::strerror(errno));
+  return parse_run_config(text.str(), path, overrides);
+}
+
+int64_t grad_accum_steps(const RunConfig& config, int world_size) {
+  if (world_size < 1) {
+    throw std::invalid_argument("grad_accum_steps: world size " + std::to_string(world_size));
+  }
+  const int64_t per_step = config.train.micro_batch_size * world_size;
+  if (config.train.global_batch_size % per_step != 0) {
+    throw InputError(config.source + ": train.global_batch_size " +
+                     std::to_string(config.train.global_batch_size) +
+                     " is not divisible by micro_batch_size " +
+                     std::to_string(config.train.micro_batch_size) + " x world size " +
+                     std::to_string(world_size));
+  }
+  return config.train.global_batch_size / per_step;
+}
+
+}  // namespace zerotune::config

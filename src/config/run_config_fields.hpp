@@ -1,0 +1,137 @@
+// The run config's schema: every field of every section, once, with its meaning and what it
+// accepts. The YAML reader, the --set overrides, the resolved-config writer and the reference
+// table all walk these functions, so a field added here is read, written and documented.
+//
+// A visitor provides
+//   template <class S> void section(std::string_view name, std::string_view meaning, S& s);
+//   template <class T, class Check>
+//   void field(std::string_view key, T& value, std::string_view meaning, const Check& check);
+// and its section() calls visit_fields(*this, s) when it wants the fields.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "field_checks.hpp"
+#include "zerotune/config/run_config.hpp"
+
+namespace zerotune::config {
+
+// The rules between fields that parse_run_config and grad_accum_steps enforce, in words, for
+// the reference (defined beside the checks in run_config.cpp).
+std::vector<std::string> cross_field_rules();
+
+template <class V>
+void visit_fields(V& v, ModelConfig& c) {
+  v.field("arch", c.arch, "model family", OneOf{{"gpt2"}});
+  v.field("n_layer", c.n_layer, "number of transformer blocks", Positive{});
+  v.field("n_head", c.n_head, "attention heads per block; must divide n_embd", Positive{});
+  v.field("n_embd", c.n_embd, "width of the residual stream (embedding size)", Positive{});
+  v.field("seq_len", c.seq_len, "tokens per example (context length)", Positive{});
+  v.field("vocab_size", c.vocab_size, "vocabulary size (50257 for the GPT-2 tokenizer)",
+          Positive{});
+  v.field("init", c.init,
+          "`random`, or a safetensors file with Hugging Face GPT-2 names to start from",
+          NonEmpty{});
+  v.field("init_std", c.init_std, "standard deviation of the random normal initialisation",
+          Positive{});
+}
+
+template <class V>
+void visit_fields(V& v, DataConfig& c) {
+  v.field("train_file", c.train_file,
+          "HDF5 token file written by `zerotune prep`, or `synthetic` for the built-in demo corpus",
+          AnyValue{});
+  v.field("eval_file", c.eval_file,
+          "HDF5 token file to evaluate on after each epoch; empty: no eval", AnyValue{});
+  v.field("shuffle", c.shuffle, "reshuffle the examples every epoch (seeded by train.seed)",
+          AnyValue{});
+  v.field("drop_last", c.drop_last, "drop the last incomplete global batch of an epoch",
+          AnyValue{});
+  v.field("prefetch_steps", c.prefetch_steps,
+          "batches read ahead on a background thread; 0: read on the training thread",
+          NonNegative{});
+}
+
+template <class V>
+void visit_fields(V& v, TrainConfig& c) {
+  v.field("micro_batch_size", c.micro_batch_size, "examples per rank per forward/backward",
+          Positive{});
+  v.field("global_batch_size", c.global_batch_size,
+          "examples per optimizer step over all ranks: micro_batch_size x world size x "
+          "gradient accumulation steps",
+          Positive{});
+  v.field("epochs", c.epochs, "passes over the training data", Positive{});
+  v.field("max_steps", c.max_steps, "optimizer steps to run; > 0 overrides epochs", NonNegative{});
+  v.field("lr", c.lr, "peak learning rate", Positive{});
+  v.field("schedule", c.schedule, "learning-rate schedule after warmup",
+          OneOf{{"cosine", "linear", "constant"}});
+  v.field("warmup_steps", c.warmup_steps, "steps of linear warmup from 0 to lr", NonNegative{});
+  v.field("min_lr_ratio", c.min_lr_ratio, "final lr = lr x min_lr_ratio (cosine and linear)",
+          Fraction{true});
+  v.field("weight_decay", c.weight_decay,
+          "decoupled weight decay (AdamW) on matmul weights; not on biases, norms, embeddings",
+          NonNegative{});
+  v.field("grad_clip", c.grad_clip, "clip the global gradient L2 norm to this; 0: no clipping",
+          NonNegative{});
+  v.field("seed", c.seed, "seed of the random initialisation and of the shuffling", AnyValue{});
+  v.field("precision", c.precision,
+          "compute precision; master weights and optimizer state stay fp32",
+          OneOf{{"fp32", "bf16", "fp16"}});
+  v.field("optimizer", c.optimizer, "optimizer", OneOf{{"adamw", "sgd"}});
+  v.field("beta1", c.beta1, "AdamW first-moment decay", Fraction{false});
+  v.field("beta2", c.beta2, "AdamW second-moment decay", Fraction{false});
+  v.field("eps", c.eps, "AdamW denominator epsilon", Positive{});
+  v.field("momentum", c.momentum, "SGD momentum", Fraction{false});
+}
+
+template <class V>
+void visit_fields(V& v, ZeroConfig& c) {
+  v.field("stage", c.stage,
+          "ZeRO stage: 0 data parallel, 1 shard optimizer state, 2 and gradients, 3 and "
+          "parameters",
+          IntRange{0, 3});
+  v.field("offload", c.offload, "keep the optimizer shard and its step on the CPU (stage >= 1)",
+          AnyValue{});
+}
+
+template <class V>
+void visit_fields(V& v, CheckpointConfig& c) {
+  v.field("every_n_steps", c.every_n_steps,
+          "checkpoint every this many steps; 0: only at the end and on a stop signal",
+          NonNegative{});
+  v.field("keep_last", c.keep_last, "complete checkpoints kept; older ones are deleted",
+          Positive{});
+}
+
+template <class V>
+void visit_fields(V& v, LogConfig& c) {
+  v.field("every_n_steps", c.every_n_steps, "write a step line every this many steps", Positive{});
+}
+
+template <class V>
+void visit_fields(V& v, MonitorConfig& c) {
+  v.field("interval_ms", c.interval_ms, "memory monitor sampling interval", Positive{});
+}
+
+template <class V>
+void visit_fields(V& v, RunSection& c) {
+  v.field("root", c.root, "directory that holds the run directories", NonEmpty{});
+  v.field("name", c.name,
+          "job name: the run directory is `ROOT/NAME-ID` (ID: the SLURM job id, else a timestamp)",
+          DirectoryName{});
+}
+
+template <class V>
+void visit_sections(V& v, RunConfig& c) {
+  v.section("model", "The network's shape and initialisation.", c.model);
+  v.section("data", "Training and evaluation data.", c.data);
+  v.section("train", "Batch sizes, schedule, optimizer and precision.", c.train);
+  v.section("zero", "How model state is sharded over the ranks (ZeRO, as in DeepSpeed).", c.zero);
+  v.section("checkpoint", "Checkpoints, under `RUN_DIR/checkpoints/`.", c.checkpoint);
+  v.section("log", "The key=value lines of the .out log and metrics.jsonl.", c.log);
+  v.section("monitor", "The background memory monitor, writing `RUN_DIR/memory/`.", c.monitor);
+  v.section("run", "Where the run directory goes.", c.run);
+}
+
+}  // namespace zerotune::config

@@ -1,0 +1,84 @@
+// Writing a run config: the resolved config as YAML (config.yaml of a run directory) and the
+// reference table of every field (docs/config-reference.md). Both walk the schema in
+// run_config_fields.hpp.
+#include <string>
+
+#include "run_config_fields.hpp"
+#include "zerotune/config/run_config.hpp"
+#include "zerotune/config/yaml_scalar.hpp"
+
+namespace zerotune::config {
+
+namespace {
+
+class YamlWriter {
+ public:
+  template <class S>
+  void section(std::string_view name, std::string_view, S& s) {
+    text += std::string(name) + ":\n";
+    visit_fields(*this, s);
+  }
+
+  template <class T, class Check>
+  void field(std::string_view key, T& value, std::string_view, const Check&) {
+    text += "  " + std::string(key) + ": " + format_scalar(value) + "\n";
+  }
+
+  std::string text;
+};
+
+// Table cells are on one line and may not hold a bare '|'.
+std::string table_cell(std::string_view text) {
+  std::string out;
+  for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+class ReferenceWriter {
+ public:
+  template <class S>
+  void section(std::string_view name, std::string_view meaning, S& s) {
+    text += "\n## " + std::string(name) + "\n\n" + std::string(meaning) + "\n\n";
+    text += "| key | type | default | meaning |\n";
+    text += "| --- | --- | --- | --- |\n";
+    visit_fields(*this, s);
+  }
+
+  template <class T, class Check>
+  void field(std::string_view key, T& value, std::string_view meaning, const Check& check) {
+    text += "| `" + std::string(key) + "` | " + table_cell(check.describe(type_noun<T>())) +
+            " | `" + table_cell(format_scalar(value)) + "` | " + table_cell(meaning) + " |\n";
+  }
+
+  std::string text;
+};
+
+}  // namespace
+
+std::string to_yaml(const RunConfig& config) {
+  YamlWriter writer;
+  writer.text = "# zerotune run config resolved from " + config.source + ": every field.\n";
+  RunConfig fields = config;  // the visitors take mutable sections; writing changes nothing
+  visit_sections(writer, fields);
+  return writer.text;
+}
+
+std::string reference_markdown() {
+  ReferenceWriter writer;
+  writer.text =
+      "# Run config reference\n\n"
+      "A run config is a YAML file with the sections below (`zerotune train --config FILE`);\n"
+      "`--set section.key=value` overrides one field from the command line. Every key is\n"
+      "optional and falls back to its default; unknown sections and keys, values of the wrong\n"
+      "type and values out of range are errors that name the line. The run directory's\n"
+      "`config.yaml` holds the resolved config, every field included.\n\n"
+      "This page is generated from the schema in `src/config/run_config_fields.hpp`\n"
+      "(`reference_markdown()`); a test fails when the two differ.\n";
+  RunConfig defaults;
+  visit_sections(writer, defaults);
+  writer.text += "\n## Rules between fields\n\n";
+  for (const std::string& rule : cross_field_rules()) writer.text += "- " + rule + "\n";
+  return writer.text;
+}
+
+}  // namespace zerotune::config

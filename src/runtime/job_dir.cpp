@@ -1,0 +1,110 @@
+#include "zerotune/runtime/job_dir.hpp"
+
+#include <fcntl.h>
+#include <mpi.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <vector>
+
+#include "zerotune/base/error.hpp"
+
+namespace zerotune::runtime {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string rank_file(const char* stem, int rank, const char* ext) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "%s-%05d.%s", stem, rank, ext);
+  return name;
+}
+
+std::string timestamp_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+// Newest "<root>/<name>-*" holding checkpoints/latest, or "".
+std::string newest_resumable(const fs::path& root, const std::string& name) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return "";
+  fs::path best;
+  fs::file_time_type best_time{};
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    const std::string dir = entry.path().filename().string();
+    if (!entry.is_directory() || dir.rfind(name + "-", 0) != 0) continue;
+    const fs::path latest = entry.path() / "checkpoints" / "latest";
+    if (!fs::exists(latest)) continue;
+    auto t = fs::last_write_time(latest, ec);
+    if (best.empty() || t > best_time) {
+      best = entry.path();
+      best_time = t;
+    }
+  }
+  return best.string();
+}
+
+std::string broadcast_string(const std::string& value) {
+  int len = static_cast<int>(value.size());
+  MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  std::vector<char> buf(value.begin(), value.end());
+  buf.resize(len);
+  MPI_Bcast(buf.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return std::string(buf.begin(), buf.end());
+}
+
+}  // namespace
+
+fs::path JobDir::memory_file(int rank) const { return root_ / "memory" / rank_file("rank", rank, "csv"); }
+fs::path JobDir::log_file(int rank) const { return root_ / "logs" / rank_file("rank", rank, "log"); }
+
+std::string job_dir_name(const std::string& run_name, const Topology& topology) {
+  return run_name + "-" + (topology.job_id.empty() ? timestamp_now() : topology.job_id);
+}
+
+JobDir open_job_dir(const std::string& run_root, const std::string& run_name,
+                    const std::string& explicit_dir, bool resume_auto, const Topology& topology) {
+  std::string path;
+  std::string error;
+  if (topology.is_root()) {
+    if (!explicit_dir.empty()) {
+      path = explicit_dir;
+    } else if (resume_auto && topology.job_id.empty()) {
+      path = newest_resumable(run_root, run_name);
+    }
+    if (path.empty()) path = (fs::path(run_root) / job_dir_name(run_name, topology)).string();
+    std::error_code ec;
+    for (const char* sub : {"memory", "logs", "checkpoints"}) {
+      fs::create_directories(fs::path(path) / sub, ec);
+      if (ec) {
+        error = "run.root: cannot create job directory " + path + ": " + ec.message();
+        break;
+      }
+    }
+  }
+  path = broadcast_string(path);
+  error = broadcast_string(error);
+  if (!error.empty()) throw InputError(error);
+  return JobDir(path);
+}
+
+void fsync_path(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw_library_error("posix", "open(" + path.string() + ")", std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw_library_error("posix", "fsync(" + path.string() + ")", std::strerror(err));
+}
+
+}  // namespace zerotune::runtime

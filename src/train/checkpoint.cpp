@@ -1,0 +1,332 @@
+#include "zerotune/train/checkpoint.hpp"
+
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "zerotune/base/hdf5_handle.hpp"
+#include "zerotune/comm/mpi_communicator.hpp"
+#include "zerotune/base/atomic_file.hpp"
+#include "zerotune/base/error.hpp"
+#include "zerotune/runtime/job_dir.hpp"
+
+namespace zerotune::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kFormat = "zerotune-checkpoint";
+constexpr int64_t kFormatVersion = 1;
+#ifdef ZEROTUNE_HDF5_PARALLEL
+constexpr bool kParallelHdf5 = true;
+#else
+constexpr bool kParallelHdf5 = false;
+#endif
+
+std::string step_dir_name(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "step-%06lld", static_cast<long long>(step));
+  return name;
+}
+
+std::string rank_file_name(int rank) {
+  char name[40];
+  std::snprintf(name, sizeof(name), "state-rank-%05d.h5", rank);
+  return name;
+}
+
+// Every rank learns whether any rank failed, so all of them throw together.
+void agree_or_throw(const std::string& local_error, comm::Communicator& comm) {
+  const int failed = comm.all_reduce_value<int32_t>(local_error.empty() ? 0 : 1, comm::ReduceOp::kMax);
+  if (failed) {
+    throw LibraryError(local_error.empty() ? "checkpoint: another rank failed while saving"
+                                           : local_error);
+  }
+}
+
+// `mpi` is MPI_COMM_NULL for a file of this process alone.
+Hdf5Handle open_for_write(const fs::path& path, MPI_Comm mpi) {
+    Hdf5Handle fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+#ifdef ZEROTUNE_HDF5_PARALLEL
+  if (mpi != MPI_COMM_NULL) h5_check(H5Pset_fapl_mpio(fapl.get(), mpi, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+#else
+  (void)mpi;
+#endif
+  return h5_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate");
+}
+
+// Reads are independent: every rank opens the file on its own.
+Hdf5Handle open_for_read(const fs::path& path) {
+    hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) throw InputError(path.string() + ": cannot open checkpoint file: " + hdf5_error_stack());
+  return Hdf5Handle(id, H5Fclose, "H5Fclose");
+}
+
+void write_int_attribute(hid_t obj, const char* name, int64_t value) {
+  Hdf5Handle space = h5_dataspace(H5Screate(H5S_SCALAR), "H5Screate");
+  Hdf5Handle attr = h5_attribute(H5Acreate2(obj, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
+  h5_check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), "H5Awrite");
+}
+
+int64_t read_int_attribute(hid_t obj, const char* name, const fs::path& file) {
+  if (H5Aexists(obj, name) <= 0) throw InputError(file.string() + ": checkpoint attribute " + name + " is missing");
+  Hdf5Handle attr = h5_attribute(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen");
+  int64_t value = 0;
+  h5_check(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), "H5Aread");
+  return value;
+}
+
+// Writes data[0, count) at [begin, begin + count) of dataset `name` [numel]; every rank of
+// a shared file calls this for every dataset (collective), count may be 0.
+void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t begin,
+                 int64_t count, const float* data, bool collective) {
+  const hsize_t dims[1] = {static_cast<hsize_t>(numel)};
+  Hdf5Handle fspace = h5_dataspace(H5Screate_simple(1, dims, nullptr), "H5Screate_simple");
+  Hdf5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
+  if (!collective && numel > 0) {
+    // Per-rank files hold one slice each: chunking means the rest takes no space.
+    const hsize_t chunk[1] = {static_cast<hsize_t>(std::min<int64_t>(numel, 1 << 20))};
+    h5_check(H5Pset_chunk(dcpl.get(), 1, chunk), "H5Pset_chunk");
+  }
+  Hdf5Handle lcpl = h5_plist(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate");
+  h5_check(H5Pset_create_intermediate_group(lcpl.get(), 1), "H5Pset_create_intermediate_group");
+  Hdf5Handle dset = h5_dataset(H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, fspace.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), "H5Dcreate2");
+  const hsize_t start[1] = {static_cast<hsize_t>(begin)}, n[1] = {static_cast<hsize_t>(count)};
+  Hdf5Handle mspace = h5_dataspace(H5Screate_simple(1, n, nullptr), "H5Screate_simple");
+  if (count > 0) {
+    h5_check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, n, nullptr), "H5Sselect_hyperslab");
+  } else {
+    h5_check(H5Sselect_none(fspace.get()), "H5Sselect_none");
+    h5_check(H5Sselect_none(mspace.get()), "H5Sselect_none");
+  }
+  Hdf5Handle xfer = h5_plist(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate");
+#ifdef ZEROTUNE_HDF5_PARALLEL
+  if (collective) h5_check(H5Pset_dxpl_mpio(xfer.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+#endif
+  h5_check(H5Dwrite(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), xfer.get(), data), "H5Dwrite");
+}
+
+void read_slice(hid_t file, const fs::path& path, const std::string& name, int64_t numel,
+                int64_t begin, int64_t count, float* out) {
+  if (H5Lexists(file, "/units", H5P_DEFAULT) <= 0 || H5Lexists(file, name.c_str(), H5P_DEFAULT) <= 0) {
+    throw InputError(path.string() + ": checkpoint dataset " + name + " is missing");
+  }
+  Hdf5Handle dset = h5_dataset(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "H5Dopen2");
+  Hdf5Handle fspace = h5_dataspace(H5Dget_space(dset.get()), "H5Dget_space");
+  hsize_t dims[1] = {0};
+  if (H5Sget_simple_extent_ndims(fspace.get()) != 1 ||
+      (H5Sget_simple_extent_dims(fspace.get(), dims, nullptr), static_cast<int64_t>(dims[0]) != numel)) {
+    throw InputError(path.string() + ": checkpoint dataset " + name + " has the wrong shape (expected [" +
+                     std::to_string(numel) + "]): the checkpoint is from another model");
+  }
+  if (count == 0) return;
+  const hsize_t start[1] = {static_cast<hsize_t>(begin)}, n[1] = {static_cast<hsize_t>(count)};
+  h5_check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, n, nullptr), "H5Sselect_hyperslab");
+  Hdf5Handle mspace = h5_dataspace(H5Screate_simple(1, n, nullptr), "H5Screate_simple");
+  h5_check(H5Dread(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), H5P_DEFAULT, out), "H5Dread");
+}
+
+std::string dataset_name(const model::UnitLayout& unit, const std::string& array) {
+  return "/units/" + unit.name + "/" + array;
+}
+
+// The arrays of one unit: params and the optimizer's states, with this rank's slice.
+struct UnitArrays {
+  std::string name;
+  StateRange held;
+};
+
+std::vector<UnitArrays> arrays_of(ZeroEngine& engine, int unit) {
+  std::vector<UnitArrays> arrays;
+  arrays.push_back({"params", engine.parameters_held(unit)});
+  for (int s = 0; s < engine.optimizer_state_count(); ++s) {
+    arrays.push_back({optimizer_state_name(engine.optimizer().kind, s), engine.optimizer_state(unit, s)});
+  }
+  return arrays;
+}
+
+void write_shape_attributes(hid_t file, const model::Gpt2Shape& s) {
+  write_int_attribute(file, "n_layer", s.n_layer);
+  write_int_attribute(file, "n_head", s.n_head);
+  write_int_attribute(file, "n_embd", s.n_embd);
+  write_int_attribute(file, "seq_len", s.seq_len);
+  write_int_attribute(file, "vocab_size", s.vocab_size);
+}
+
+}  // namespace
+
+std::optional<fs::path> latest_checkpoint(const fs::path& checkpoints_dir) {
+  std::ifstream in(checkpoints_dir / "latest");
+  std::string name;
+  if (!in || !(in >> name)) return std::nullopt;
+  const fs::path dir = checkpoints_dir / name;
+  if (!fs::exists(dir / "meta.json")) return std::nullopt;
+  return dir;
+}
+
+fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
+                         const TrainingProgress& progress, const std::string& config_yaml,
+                         int keep_last, comm::Communicator& comm) {
+  const std::string name = step_dir_name(progress.step);
+  const fs::path final_dir = checkpoints_dir / name;
+  const fs::path tmp_dir = checkpoints_dir / (".tmp-" + name);
+  std::string error;
+  if (comm.rank() == 0) {
+    std::error_code ec;
+    fs::remove_all(tmp_dir, ec);
+    fs::create_directories(tmp_dir, ec);
+    if (ec) error = "checkpoint: cannot create " + tmp_dir.string() + ": " + ec.message();
+  }
+  error = comm::broadcast_string(comm, error);
+  if (!error.empty()) throw LibraryError(error);
+
+  const bool shared = kParallelHdf5 || comm.size() == 1;
+  auto hdf5 = hdf5_lock();  // the data loader's thread may be reading a token file
+  const fs::path file_path = tmp_dir / (shared ? std::string("state.h5") : rank_file_name(comm.rank()));
+  try {
+    const bool collective = shared && comm.size() > 1;
+    Hdf5Handle file = open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL);
+    const auto& layout = engine.layout();
+    for (size_t u = 0; u < layout.units.size(); ++u) {
+      const UnitShard& shard = engine.shards()[u];
+      for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
+        // Everyone holding a value could write it; the shard owner does, so each element is
+        // written exactly once at any stage.
+        const int64_t lo = std::max(shard.begin, a.held.begin);
+        const int64_t hi = std::min(shard.end, a.held.begin + a.held.count);
+        const int64_t count = std::max<int64_t>(0, hi - lo);
+        write_slice(file.get(), dataset_name(layout.units[u], a.name), shard.numel, lo, count,
+                    a.held.data + (count > 0 ? lo - a.held.begin : 0), collective);
+      }
+    }
+    write_int_attribute(file.get(), "format_version", kFormatVersion);
+    write_int_attribute(file.get(), "step", progress.step);
+    write_int_attribute(file.get(), "epoch", progress.position.epoch);
+    write_int_attribute(file.get(), "consumed_samples", progress.position.consumed_samples);
+    write_int_attribute(file.get(), "optimizer_steps", engine.optimizer_steps());
+    write_int_attribute(file.get(), "world_size", comm.size());
+    write_shape_attributes(file.get(), layout.shape);
+    h5_check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "H5Fflush");
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  agree_or_throw(error, comm);
+
+  if (comm.rank() == 0) {
+    nlohmann::json meta = {{"format", kFormat},
+                           {"format_version", kFormatVersion},
+                           {"step", progress.step},
+                           {"epoch", progress.position.epoch},
+                           {"consumed_samples", progress.position.consumed_samples},
+                           {"optimizer_steps", engine.optimizer_steps()},
+                           {"optimizer", optimizer_state_name(engine.optimizer().kind, 0)},
+                           {"zero_stage", engine.stage()},
+                           {"world_size", comm.size()},
+                           {"layout", shared ? "shared" : "per_rank"},
+                           {"config", config_yaml}};
+    try {
+      write_file_atomically(tmp_dir / "meta.json", meta.dump(2) + "\n");
+      for (const auto& entry : fs::directory_iterator(tmp_dir)) runtime::fsync_path(entry.path());
+      runtime::fsync_path(tmp_dir);
+      std::error_code ec;
+      fs::remove_all(final_dir, ec);
+      fs::rename(tmp_dir, final_dir);
+      runtime::fsync_path(checkpoints_dir);
+      write_file_atomically(checkpoints_dir / "latest", name + "\n");
+      // Keep the newest keep_last complete checkpoints.
+      std::vector<fs::path> steps;
+      for (const auto& entry : fs::directory_iterator(checkpoints_dir)) {
+        const std::string n = entry.path().filename().string();
+        if (entry.is_directory() && n.rfind("step-", 0) == 0) steps.push_back(entry.path());
+      }
+      std::sort(steps.begin(), steps.end());
+      for (size_t i = 0; i + static_cast<size_t>(keep_last) < steps.size(); ++i) {
+        if (steps[i] != final_dir) fs::remove_all(steps[i], ec);
+      }
+    } catch (const std::exception& e) {
+      error = std::string("checkpoint: ") + e.what();
+    }
+  }
+  agree_or_throw(comm.rank() == 0 ? error : "", comm);
+  return final_dir;
+}
+
+TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine, comm::Communicator& comm) {
+  std::ifstream meta_in(dir / "meta.json");
+  if (!meta_in) throw InputError((dir / "meta.json").string() + ": checkpoint metadata is missing");
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(meta_in);
+  } catch (const std::exception& e) {
+    throw InputError((dir / "meta.json").string() + ": " + e.what());
+  }
+  const std::string saved_optimizer = meta.value("optimizer", "");
+  if (saved_optimizer != optimizer_state_name(engine.optimizer().kind, 0)) {
+    throw InputError((dir / "meta.json").string() + ": optimizer: checkpoint has " + saved_optimizer +
+                     " state, train.optimizer asks for " + optimizer_state_name(engine.optimizer().kind, 0));
+  }
+  const int saved_world = meta.value("world_size", 1);
+  const bool shared = meta.value("layout", "shared") == "shared";
+
+  auto hdf5 = hdf5_lock();  // the data loader's thread may be reading a token file
+  // One open file per source: the shared state.h5, or each saved rank's file.
+  std::map<int, Hdf5Handle> files;
+  auto file_of = [&](int saved_rank) -> hid_t {
+    const int key = shared ? 0 : saved_rank;
+    auto it = files.find(key);
+    if (it == files.end()) {
+      const fs::path p = dir / (shared ? std::string("state.h5") : rank_file_name(key));
+      it = files.emplace(key, open_for_read(p)).first;
+    }
+    return it->second.get();
+  };
+
+  const fs::path state_path = dir / (shared ? std::string("state.h5") : rank_file_name(0));
+  hid_t first = file_of(0);
+  const auto& s = engine.layout().shape;
+  const std::pair<const char*, int64_t> expected[] = {{"n_layer", s.n_layer}, {"n_head", s.n_head},
+                                                      {"n_embd", s.n_embd}, {"seq_len", s.seq_len},
+                                                      {"vocab_size", s.vocab_size}};
+  for (const auto& [key, value] : expected) {
+    const int64_t saved = read_int_attribute(first, key, state_path);
+    if (saved != value) {
+      throw InputError(state_path.string() + ": model." + key + ": checkpoint has " +
+                       std::to_string(saved) + ", the config has " + std::to_string(value));
+    }
+  }
+  TrainingProgress progress;
+  progress.step = read_int_attribute(first, "step", state_path);
+  progress.position.epoch = read_int_attribute(first, "epoch", state_path);
+  progress.position.consumed_samples = read_int_attribute(first, "consumed_samples", state_path);
+  engine.set_optimizer_steps(read_int_attribute(first, "optimizer_steps", state_path));
+
+  const auto& layout = engine.layout();
+  for (size_t u = 0; u < layout.units.size(); ++u) {
+    const int64_t numel = engine.shards()[u].numel;
+    for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
+      const std::string name = dataset_name(layout.units[u], a.name);
+      if (shared) {
+        read_slice(file_of(0), state_path, name, numel, a.held.begin, a.held.count, a.held.data);
+        continue;
+      }
+      // Per-rank files: take each overlapping piece from the rank that wrote it.
+      for (int r = 0; r < saved_world; ++r) {
+        const UnitShard src = make_unit_shard(numel, saved_world, r);
+        const int64_t lo = std::max(src.begin, a.held.begin);
+        const int64_t hi = std::min(src.end, a.held.begin + a.held.count);
+        if (lo >= hi) continue;
+        read_slice(file_of(r), dir / rank_file_name(r), name, numel, lo, hi - lo,
+                   a.held.data + (lo - a.held.begin));
+      }
+    }
+  }
+  comm.barrier();
+  return progress;
+}
+
+}  // namespace zerotune::train

@@ -1,0 +1,97 @@
+#include "zerotune/train/metrics_log.hpp"
+
+#include <cstdio>
+
+#include "zerotune/base/error.hpp"
+#include "zerotune/runtime/logging.hpp"
+
+namespace zerotune::train {
+
+namespace {
+std::string fmt(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), format, value);
+  return buf;
+}
+}  // namespace
+
+std::string format_step_line(const StepRecord& r) {
+  return "step=" + std::to_string(r.step) + "/" + std::to_string(r.total_steps) +
+         " epoch=" + std::to_string(r.epoch) + " loss=" + fmt("%.4f", r.loss) +
+         " lr=" + fmt("%.3g", r.lr) + " grad_norm=" + fmt("%.4g", r.grad_norm) +
+         " step_ms=" + fmt("%.1f", r.step_ms) + " tokens_per_s=" + fmt("%.0f", r.tokens_per_s) +
+         " samples_per_s=" + fmt("%.1f", r.samples_per_s) +
+         " mem_alloc_gib=" + fmt("%.3f", r.mem_alloc_gib) +
+         " mem_peak_gib=" + fmt("%.3f", r.mem_peak_gib);
+}
+
+std::string format_eval_line(const EvalRecord& r) {
+  return "eval epoch=" + std::to_string(r.epoch) + " eval_loss=" + fmt("%.4f", r.eval_loss) +
+         " eval_ppl=" + fmt("%.2f", r.eval_ppl) +
+         " eval_samples_per_second=" + fmt("%.1f", r.eval_samples_per_second);
+}
+
+std::string format_summary_line(const SummaryRecord& r) {
+  return "train_summary train_runtime=" + fmt("%.1f", r.train_runtime) +
+         " train_samples_per_second=" + fmt("%.1f", r.train_samples_per_second) +
+         " train_steps_per_second=" + fmt("%.2f", r.train_steps_per_second) +
+         " train_loss=" + fmt("%.4f", r.train_loss) +
+         " steps_per_epoch=" + std::to_string(r.steps_per_epoch) +
+         " peak_mem_gib=" + fmt("%.3f", r.peak_mem_gib);
+}
+
+MetricsLog::MetricsLog(const std::filesystem::path& jsonl_path, bool enabled) : enabled_(enabled) {
+  if (!enabled_) return;
+  out_.open(jsonl_path, std::ios::app);
+  if (!out_) throw_library_error("posix", "open(" + jsonl_path.string() + ")", "cannot append");
+}
+
+void MetricsLog::write(const nlohmann::json& record) {
+  if (!enabled_) return;
+  out_ << record.dump() << "\n";
+  out_.flush();
+}
+
+void MetricsLog::config(const nlohmann::json& fields) {
+  nlohmann::json r = fields;
+  r["type"] = "config";
+  write(r);
+}
+
+void MetricsLog::step(const StepRecord& r, bool print) {
+  if (!enabled_) return;
+  write({{"type", "step"},           {"step", r.step},
+         {"epoch", r.epoch},         {"epoch_progress", r.epoch_progress},
+         {"loss", r.loss},           {"lr", r.lr},
+         {"grad_norm", r.grad_norm}, {"step_ms", r.step_ms},
+         {"tokens_per_s", r.tokens_per_s}, {"samples_per_s", r.samples_per_s},
+         {"mem_alloc_gib", r.mem_alloc_gib}, {"mem_peak_gib", r.mem_peak_gib}});
+  if (print) runtime::log().info(format_step_line(r));
+}
+
+void MetricsLog::eval(const EvalRecord& r) {
+  if (!enabled_) return;
+  write({{"type", "eval"}, {"step", r.step}, {"epoch", r.epoch}, {"eval_loss", r.eval_loss},
+         {"eval_ppl", r.eval_ppl}, {"eval_samples_per_second", r.eval_samples_per_second},
+         {"eval_samples", r.eval_samples}});
+  runtime::log().info(format_eval_line(r));
+}
+
+void MetricsLog::summary(const SummaryRecord& r) {
+  if (!enabled_) return;
+  write({{"type", "summary"},
+         {"train_runtime", r.train_runtime},
+         {"train_samples_per_second", r.train_samples_per_second},
+         {"train_steps_per_second", r.train_steps_per_second},
+         {"train_loss", r.train_loss},
+         {"steps_per_epoch", r.steps_per_epoch},
+         {"epochs", r.epochs},
+         {"global_step", r.global_step},
+         {"peak_mem_gib", r.peak_mem_gib},
+         {"epoch_time_s", r.epoch_time_s}});
+  runtime::log().info(format_summary_line(r));
+}
+
+void MetricsLog::event(const nlohmann::json& fields) { write(fields); }
+
+}  // namespace zerotune::train

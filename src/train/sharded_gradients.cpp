@@ -1,0 +1,94 @@
+#include "sharded_gradients.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace zerotune::train {
+
+ShardedGradients::ShardedGradients(const std::vector<UnitShard>& shards, comm::Communicator& comm,
+                                   runtime::Device& device)
+    : shards_(shards), comm_(comm), device_(device) {
+  int64_t max_padded = 0, max_shard = 0;
+  for (const auto& s : shards_) {
+    accumulators_.emplace_back(device_, s.shard_numel);
+    max_padded = std::max(max_padded, s.padded_numel);
+    max_shard = std::max(max_shard, s.shard_numel);
+  }
+  for (int i = 0; i < kScratchBuffers; ++i) {
+    scratch_.emplace_back(device_, max_padded);
+    landing_.emplace_back(device_, max_shard);
+  }
+  scratch_free_.assign(kScratchBuffers, true);
+}
+
+void ShardedGradients::clear() {
+  complete_all();
+  for (auto& a : accumulators_) a.zero();
+}
+
+int ShardedGradients::take_free_scratch() {
+  while (true) {
+    for (int i = 0; i < kScratchBuffers; ++i) {
+      if (scratch_free_[i]) {
+        scratch_free_[i] = false;
+        return i;
+      }
+    }
+    if (in_flight_.empty()) {
+      throw std::logic_error("ShardedGradients: every scratch buffer is held by the model");
+    }
+    complete_oldest();
+  }
+}
+
+float* ShardedGradients::scratch(int unit) {
+  auto it = scratch_of_unit_.find(unit);
+  if (it != scratch_of_unit_.end()) return scratch_[it->second].data();
+  const int i = take_free_scratch();
+  // Only the unit's padded extent is used; its padding stays zero for the reduce-scatter.
+  device_.fill_zero(scratch_[i].data(), shards_[unit].padded_numel * sizeof(float));
+  scratch_of_unit_[unit] = i;
+  return scratch_[i].data();
+}
+
+void ShardedGradients::ready(int unit) {
+  auto it = scratch_of_unit_.find(unit);
+  if (it == scratch_of_unit_.end()) return;  // the unit got no gradient in this backward
+  const int s = it->second;
+  scratch_of_unit_.erase(it);
+  const int landing = s;  // one landing buffer per scratch buffer
+  in_flight_.push_back({unit, s, landing,
+                        comm_.reduce_scatter(scratch_[s].data(), landing_[landing].data(),
+                                             shards_[unit].shard_numel, comm::DataType::kFloat32,
+                                             comm::ReduceOp::kSum)});
+}
+
+void ShardedGradients::complete_oldest() {
+  InFlight f = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  f.request->wait();
+  float* acc = accumulators_[f.unit].data();
+  const float* in = landing_[f.landing].data();
+  const int64_t n = shards_[f.unit].shard_numel;
+  for (int64_t i = 0; i < n; ++i) acc[i] += in[i];
+  scratch_free_[f.scratch] = true;
+}
+
+void ShardedGradients::complete_all() {
+  while (!in_flight_.empty()) complete_oldest();
+}
+
+int64_t ShardedGradients::accumulator_bytes() const {
+  int64_t b = 0;
+  for (const auto& a : accumulators_) b += a.bytes();
+  return b;
+}
+
+int64_t ShardedGradients::scratch_bytes() const {
+  int64_t b = 0;
+  for (const auto& s : scratch_) b += s.bytes();
+  for (const auto& l : landing_) b += l.bytes();
+  return b;
+}
+
+}  // namespace zerotune::train

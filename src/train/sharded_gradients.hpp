@@ -1,0 +1,56 @@
+// Gradients of stages 2 and 3: no rank holds a full-model gradient. The model writes a
+// unit's gradient into a unit-sized scratch buffer; when the unit's backward ends, the scratch
+// is reduce-scattered and this rank's shard is added into its accumulator (one per unit,
+// shard-sized), so micro-batches accumulate. A small pool of scratch buffers lets the
+// reduce-scatter of one unit overlap the backward of the next.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <vector>
+
+#include "zerotune/comm/communicator.hpp"
+#include "zerotune/runtime/device.hpp"
+#include "zerotune/train/shard_layout.hpp"
+
+namespace zerotune::train {
+
+class ShardedGradients {
+ public:
+  // Three scratch buffers: the embeddings' (held through the whole backward, as the tied
+  // head writes it first and the embedding lookup last), the current unit's, one in flight.
+  static constexpr int kScratchBuffers = 3;
+
+  ShardedGradients(const std::vector<UnitShard>& shards, comm::Communicator& comm,
+                   runtime::Device& device);
+
+  void clear();                   // zero the accumulators (start of a step)
+  float* scratch(int unit);       // zeroed unit-sized buffer, the same one until ready(unit)
+  void ready(int unit);           // start the reduce-scatter of the unit's scratch
+  void complete_all();            // wait and accumulate everything in flight
+  float* accumulated(int unit) { return accumulators_[unit].data(); }
+  int64_t accumulator_bytes() const;
+  int64_t scratch_bytes() const;
+
+ private:
+  struct InFlight {
+    int unit;
+    int scratch;
+    int landing;
+    comm::RequestPtr request;
+  };
+  int take_free_scratch();
+  void complete_oldest();
+
+  const std::vector<UnitShard>& shards_;
+  comm::Communicator& comm_;
+  runtime::Device& device_;
+  std::vector<runtime::DeviceBuffer<float>> accumulators_;  // [unit] shard_numel
+  std::vector<runtime::DeviceBuffer<float>> scratch_;       // max padded_numel each
+  std::vector<runtime::DeviceBuffer<float>> landing_;       // max shard_numel each
+  std::vector<bool> scratch_free_;
+  std::map<int, int> scratch_of_unit_;
+  std::deque<InFlight> in_flight_;
+};
+
+}  // namespace zerotune::train

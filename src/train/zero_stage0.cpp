@@ -1,0 +1,69 @@
+// Stage 0, data parallel: full parameters, gradients and optimizer state on every rank.
+// Each unit's gradient all-reduce starts as soon as that unit's backward of the step's last
+// micro-batch ends, overlapping the backward of the units before it.
+#include "zerotune/train/zero_engine.hpp"
+
+namespace zerotune::train {
+
+namespace {
+
+class ZeroStage0 : public ZeroEngine {
+ public:
+  ZeroStage0(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
+             comm::Communicator& comm, runtime::Device& device)
+      : ZeroEngine(0, layout, optimizer, comm, device) {
+    for (const auto& s : shards_) {
+      params_.emplace_back(device_, s.numel);
+      grads_.emplace_back(device_, s.numel);
+    }
+  }
+
+  const float* acquire(int unit, int) override { return params_[unit].data(); }
+  void release(int) override {}
+  float* gradients(int unit) override { return grads_[unit].data(); }
+  void gradients_ready(int unit) override {
+    if (!last_micro_batch_) return;  // accumulate locally; communicate once per step
+    pending_.push_back(comm_.all_reduce(grads_[unit].data(), grads_[unit].data(),
+                                        grads_[unit].size(), comm::DataType::kFloat32,
+                                        comm::ReduceOp::kSum));
+  }
+
+  StateRange parameters_held(int unit) override {
+    return {0, params_[unit].size(), params_[unit].data()};
+  }
+
+  MemoryAccount memory_account() const override {
+    MemoryAccount a = ZeroEngine::memory_account();
+    for (const auto& b : params_) a.parameter_bytes += b.bytes();
+    for (const auto& b : grads_) a.gradient_bytes += b.bytes();
+    return a;
+  }
+
+ protected:
+  float* master_parameters(int unit) override { return params_[unit].data(); }
+  float* reduced_gradients(int unit) override { return grads_[unit].data(); }
+  bool gradients_replicated() const override { return true; }
+  void clear_gradients() override {
+    for (auto& g : grads_) g.zero();
+  }
+  void complete_gradient_collectives() override {
+    for (auto& r : pending_) r->wait();
+    pending_.clear();
+  }
+  void after_update() override {}
+
+ private:
+  std::vector<runtime::DeviceBuffer<float>> params_;
+  std::vector<runtime::DeviceBuffer<float>> grads_;
+  std::vector<comm::RequestPtr> pending_;
+};
+
+}  // namespace
+
+std::unique_ptr<ZeroEngine> make_zero_stage0(const model::Gpt2Layout& layout,
+                                             const OptimizerSettings& optimizer,
+                                             comm::Communicator& comm, runtime::Device& device) {
+  return std::make_unique<ZeroStage0>(layout, optimizer, comm, device);
+}
+
+}  // namespace zerotune::train

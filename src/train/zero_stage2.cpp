@@ -1,0 +1,55 @@
+// Stage 2: full parameters; gradients never held whole (see sharded_gradients.hpp): each
+// unit's gradient is reduce-scattered as soon as its backward ends, in every micro-batch;
+// each rank updates its shard; updated shards are all-gathered in place.
+#include "full_parameters.hpp"
+#include "sharded_gradients.hpp"
+#include "zerotune/train/zero_engine.hpp"
+
+namespace zerotune::train {
+
+namespace {
+
+class ZeroStage2 : public ZeroEngine {
+ public:
+  ZeroStage2(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
+             comm::Communicator& comm, runtime::Device& device)
+      : ZeroEngine(2, layout, optimizer, comm, device),
+        params_(shards_, comm, device),
+        grads_(shards_, comm, device) {}
+
+  const float* acquire(int unit, int) override { return params_.full(unit); }
+  void release(int) override {}
+  float* gradients(int unit) override { return grads_.scratch(unit); }
+  void gradients_ready(int unit) override { grads_.ready(unit); }
+
+  StateRange parameters_held(int unit) override { return params_.held(unit); }
+
+  MemoryAccount memory_account() const override {
+    MemoryAccount a = ZeroEngine::memory_account();
+    a.parameter_bytes = params_.bytes();
+    a.gradient_bytes = grads_.accumulator_bytes();
+    a.scratch_bytes = grads_.scratch_bytes();
+    return a;
+  }
+
+ protected:
+  float* master_parameters(int unit) override { return params_.shard(unit); }
+  float* reduced_gradients(int unit) override { return grads_.accumulated(unit); }
+  void clear_gradients() override { grads_.clear(); }
+  void complete_gradient_collectives() override { grads_.complete_all(); }
+  void after_update() override { params_.all_gather_shards(); }
+
+ private:
+  FullParameters params_;
+  ShardedGradients grads_;
+};
+
+}  // namespace
+
+std::unique_ptr<ZeroEngine> make_zero_stage2(const model::Gpt2Layout& layout,
+                                             const OptimizerSettings& optimizer,
+                                             comm::Communicator& comm, runtime::Device& device) {
+  return std::make_unique<ZeroStage2>(layout, optimizer, comm, device);
+}
+
+}  // namespace zerotune::train

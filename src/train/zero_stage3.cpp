@@ -1,0 +1,129 @@
+// Stage 3: parameters live only as this rank's shard. A unit is all-gathered into a
+// unit-sized buffer when the model acquires it, the unit the model names next is gathered
+// in the background meanwhile (prefetch), and the buffer is freed on release. Gradients as
+// stage 2; the optimizer updates the shard in place, so nothing is gathered after a step.
+#include <map>
+#include <stdexcept>
+
+#include "sharded_gradients.hpp"
+#include "zerotune/train/zero_engine.hpp"
+
+namespace zerotune::train {
+
+namespace {
+
+class ZeroStage3 : public ZeroEngine {
+ public:
+  // The unit in use, the prefetched next one, and one spare for the tied head's second use.
+  static constexpr int kGatherBuffers = 3;
+
+  ZeroStage3(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
+             comm::Communicator& comm, runtime::Device& device)
+      : ZeroEngine(3, layout, optimizer, comm, device), grads_(shards_, comm, device) {
+    int64_t max_padded = 0;
+    for (const auto& s : shards_) {
+      shards_params_.emplace_back(device_, s.shard_numel);
+      max_padded = std::max(max_padded, s.padded_numel);
+    }
+    for (int i = 0; i < kGatherBuffers; ++i) gather_.emplace_back(device_, max_padded);
+    gather_free_.assign(kGatherBuffers, true);
+  }
+
+  const float* acquire(int unit, int next_unit) override {
+    Gathered& g = start_gather(unit);
+    if (g.request) {
+      g.request->wait();
+      g.request.reset();
+    }
+    ++g.users;
+    if (next_unit >= 0 && !gathered_.count(next_unit) && free_buffer() >= 0) {
+      start_gather(next_unit);  // prefetch: overlaps the compute of `unit`
+    }
+    return gather_[g.buffer].data();
+  }
+
+  void release(int unit) override {
+    auto it = gathered_.find(unit);
+    if (it == gathered_.end() || it->second.users == 0) {
+      throw std::logic_error("ZeroStage3: release of a unit that is not acquired");
+    }
+    if (--it->second.users == 0) {
+      gather_free_[it->second.buffer] = true;
+      gathered_.erase(it);
+    }
+  }
+
+  float* gradients(int unit) override { return grads_.scratch(unit); }
+  void gradients_ready(int unit) override { grads_.ready(unit); }
+
+  StateRange parameters_held(int unit) override {
+    return {shards_[unit].begin, shards_[unit].owned(), shards_params_[unit].data()};
+  }
+
+  MemoryAccount memory_account() const override {
+    MemoryAccount a = ZeroEngine::memory_account();
+    for (const auto& b : shards_params_) a.parameter_bytes += b.bytes();
+    a.gradient_bytes = grads_.accumulator_bytes();
+    a.scratch_bytes = grads_.scratch_bytes();
+    for (const auto& b : gather_) a.scratch_bytes += b.bytes();
+    return a;
+  }
+
+ protected:
+  float* master_parameters(int unit) override { return shards_params_[unit].data(); }
+  float* reduced_gradients(int unit) override { return grads_.accumulated(unit); }
+  void clear_gradients() override { grads_.clear(); }
+  void complete_gradient_collectives() override { grads_.complete_all(); }
+  void after_update() override {
+    // A prefetch issued at the end of the last backward holds stale values: drop it.
+    for (auto& [unit, g] : gathered_) {
+      if (g.request) g.request->wait();
+      gather_free_[g.buffer] = true;
+    }
+    gathered_.clear();
+  }
+
+ private:
+  struct Gathered {
+    int buffer = -1;
+    int users = 0;
+    comm::RequestPtr request;  // set while the all-gather is in flight
+  };
+
+  int free_buffer() const {
+    for (int i = 0; i < kGatherBuffers; ++i) {
+      if (gather_free_[i]) return i;
+    }
+    return -1;
+  }
+
+  Gathered& start_gather(int unit) {
+    auto it = gathered_.find(unit);
+    if (it != gathered_.end()) return it->second;
+    const int b = free_buffer();
+    if (b < 0) throw std::logic_error("ZeroStage3: every gather buffer is in use");
+    gather_free_[b] = false;
+    const int64_t n = shards_[unit].shard_numel;
+    Gathered& g = gathered_[unit];
+    g.buffer = b;
+    g.request = comm_.all_gather(shards_params_[unit].data(), gather_[b].data(), n,
+                                 comm::DataType::kFloat32);
+    return g;
+  }
+
+  ShardedGradients grads_;
+  std::vector<runtime::DeviceBuffer<float>> shards_params_;
+  std::vector<runtime::DeviceBuffer<float>> gather_;
+  std::vector<bool> gather_free_;
+  std::map<int, Gathered> gathered_;
+};
+
+}  // namespace
+
+std::unique_ptr<ZeroEngine> make_zero_stage3(const model::Gpt2Layout& layout,
+                                             const OptimizerSettings& optimizer,
+                                             comm::Communicator& comm, runtime::Device& device) {
+  return std::make_unique<ZeroStage3>(layout, optimizer, comm, device);
+}
+
+}  // namespace zerotune::train
