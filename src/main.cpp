@@ -41,7 +41,8 @@ int dispatch(const std::string& command, const std::vector<std::string>& args) {
     std::puts(kUsage);
     return zerotune::kExitOk;
   }
-  throw zerotune::InputError("command line: unknown command \"" + command + "\"\n" + kUsage);
+  throw zerotune::InputError("command line: unknown command \"" + command +
+                             "\" (train, prep, tokenize, report, config; see zerotune --help)");
 }
 
 // One line on stderr from the rank that saw the error. With several ranks the job must end

@@ -82,7 +82,7 @@ TrainArguments parse_train_arguments(const std::vector<std::string>& args) {
     } else if (arg == "--run-dir") {
       a.run_dir = value_of(args, i);
     } else {
-      throw InputError("command line: unknown argument \"" + arg + "\"\n" + kTrainUsage);
+      throw InputError("command line: unknown argument \"" + arg + "\" (see zerotune train --help)");
     }
   }
   return a;

@@ -30,7 +30,7 @@ BOOST_AUTO_TEST_CASE(parses_demo_config_to_expected_values) {
   const RunConfig c = load_run_config(path);
   BOOST_TEST(c.source == path);
   BOOST_TEST(c.model.arch == "gpt2");
-  BOOST_TEST(c.model.n_layer == 2);
+  BOOST_TEST(c.model.n_layer == 4);
   BOOST_TEST(c.model.n_head == 4);
   BOOST_TEST(c.model.n_embd == 128);
   BOOST_TEST(c.model.seq_len == 64);
@@ -45,7 +45,7 @@ BOOST_AUTO_TEST_CASE(parses_demo_config_to_expected_values) {
   BOOST_TEST(c.train.micro_batch_size == 16);
   BOOST_TEST(c.train.global_batch_size == 16);
   BOOST_TEST(c.train.epochs == 1);
-  BOOST_TEST(c.train.max_steps == 300);
+  BOOST_TEST(c.train.max_steps == 600);
   BOOST_TEST(c.train.lr == 2.0e-3);
   BOOST_TEST(c.train.schedule == "cosine");
   BOOST_TEST(c.train.warmup_steps == 20);
@@ -60,9 +60,9 @@ BOOST_AUTO_TEST_CASE(parses_demo_config_to_expected_values) {
   BOOST_TEST(c.train.eps == 1e-8);
   BOOST_TEST(c.zero.stage == 0);
   BOOST_TEST(!c.zero.offload);
-  BOOST_TEST(c.checkpoint.every_n_steps == 100);
+  BOOST_TEST(c.checkpoint.every_n_steps == 200);
   BOOST_TEST(c.checkpoint.keep_last == 2);
-  BOOST_TEST(c.log.every_n_steps == 20);
+  BOOST_TEST(c.log.every_n_steps == 25);
   BOOST_TEST(c.monitor.interval_ms == 200);
   BOOST_TEST(c.run.root == "runs");
   BOOST_TEST(c.run.name == "demo");
