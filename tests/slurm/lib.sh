@@ -109,17 +109,4 @@ build_probe() {
   echo "$zt_work/mpi_probe"
 }
 
-# step_losses RUN_DIR: "step loss" lines from RUN_DIR/metrics.jsonl, full precision, the last
-# record per step (a requeued run may log a step again).
-step_losses() {
-  python3 - "$1/metrics.jsonl" <<'PY'
-import json, sys
-losses = {}
-for line in open(sys.argv[1]):
-    record = json.loads(line)
-    if record.get("type") == "step":
-        losses[record["step"]] = record["loss"]
-for step in sorted(losses):
-    print(step, repr(losses[step]))
-PY
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/metrics.sh"
