@@ -8,6 +8,10 @@ DATA=${ZEROTUNE_SHARED_DATA:?}
 TOK="$DATA/gpt2-tokenizer"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+for command in prep tokenize; do
+  "$BIN" $command --help >/dev/null 2>&1 ||
+    { echo "FAIL: '$BIN $command --help' fails: src/main.cpp must dispatch $command" >&2; exit 1; }
+done
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
