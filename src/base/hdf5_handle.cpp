@@ -8,7 +8,7 @@ std::unique_lock<std::recursive_mutex> hdf5_lock() {
   static std::recursive_mutex mutex;
   std::unique_lock<std::recursive_mutex> lock(mutex);
   static const bool silenced = [] {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    h5_check(H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), "H5Eset_auto2");
     return true;
   }();
   (void)silenced;
@@ -36,6 +36,12 @@ std::string hdf5_error_stack() {
 
 void throw_hdf5_error(const char* call, std::source_location where) {
   throw_library_error("HDF5", call, hdf5_error_stack(), where);
+}
+
+size_t h5_type_size(hid_t type, std::source_location where) {
+  const size_t size = H5Tget_size(type);
+  if (size == 0) throw_hdf5_error("H5Tget_size", where);
+  return size;
 }
 
 Hdf5Handle::~Hdf5Handle() {
@@ -66,6 +72,15 @@ void Hdf5Handle::close(std::source_location where) {
   const hid_t id = id_;
   id_ = H5I_INVALID_HID;
   h5_check(close_(id), close_name_, where);
+}
+
+Hdf5Handle h5_file_access() {
+  auto lock = hdf5_lock();
+  Hdf5Handle access = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+#if H5_VERSION_GE(1, 10, 7)
+  h5_check(H5Pset_file_locking(access.get(), true, true), "H5Pset_file_locking");
+#endif
+  return access;
 }
 
 Hdf5Handle h5_file(hid_t id, const char* call, std::source_location where) {

@@ -30,11 +30,13 @@ void write_string_attribute(hid_t object, const char* name, const std::string& v
 
 std::string describe_datatype(hid_t type) {
   auto lock = hdf5_lock();
-  const H5T_class_t type_class = H5Tget_class(type);
-  const size_t bits = H5Tget_size(type) * 8;
+  const H5T_class_t type_class = h5_check(H5Tget_class(type), "H5Tget_class");
+  const size_t bits = h5_type_size(type) * 8;
   switch (type_class) {
     case H5T_INTEGER:
-      return std::string(H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
+      return std::string(h5_check(H5Tget_sign(type), "H5Tget_sign") == H5T_SGN_NONE ? "uint"
+                                                                                    : "int") +
+             std::to_string(bits);
     case H5T_FLOAT:
       return "float" + std::to_string(bits);
     case H5T_STRING:
@@ -78,7 +80,8 @@ std::optional<Hdf5AttributeValue> read_attribute(hid_t object, const char* name)
   value.description = "string";
   const htri_t variable = h5_check(H5Tis_variable_str(type.get()), "H5Tis_variable_str");
   Hdf5Handle memory_type = h5_datatype(H5Tcopy(H5T_C_S1), "H5Tcopy");
-  h5_check(H5Tset_cset(memory_type.get(), H5Tget_cset(type.get())), "H5Tset_cset");
+  h5_check(H5Tset_cset(memory_type.get(), h5_check(H5Tget_cset(type.get()), "H5Tget_cset")),
+           "H5Tset_cset");
   if (variable > 0) {
     h5_check(H5Tset_size(memory_type.get(), H5T_VARIABLE), "H5Tset_size");
     char* data = nullptr;
@@ -87,7 +90,7 @@ std::optional<Hdf5AttributeValue> read_attribute(hid_t object, const char* name)
     h5_check(H5Dvlen_reclaim(memory_type.get(), space.get(), H5P_DEFAULT, &data),
              "H5Dvlen_reclaim");
   } else {
-    const size_t size = H5Tget_size(type.get());
+    const size_t size = h5_type_size(type.get());
     h5_check(H5Tset_size(memory_type.get(), size + 1), "H5Tset_size");
     h5_check(H5Tset_strpad(memory_type.get(), H5T_STR_NULLTERM), "H5Tset_strpad");
     std::vector<char> buffer(size + 1, '\0');

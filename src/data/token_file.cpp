@@ -33,15 +33,18 @@ Hdf5Handle open_dataset(hid_t file, const std::string& path, const DatasetSpec& 
   {
     Hdf5Handle object(h5_check(H5Oopen(file, spec.name, H5P_DEFAULT), "H5Oopen"), H5Oclose,
                       "H5Oclose");
-    if (H5Iget_type(object.get()) != H5I_DATASET) throw InputError(where + " is not a dataset");
+    if (h5_check(H5Iget_type(object.get()), "H5Iget_type") != H5I_DATASET) {
+      throw InputError(where + " is not a dataset");
+    }
   }
   // 4 MiB of chunk cache per dataset (64 chunks of 64 KiB), for neighbouring rows.
   Hdf5Handle access = h5_plist(H5Pcreate(H5P_DATASET_ACCESS), "H5Pcreate");
   h5_check(H5Pset_chunk_cache(access.get(), 521, 4 << 20, 1.0), "H5Pset_chunk_cache");
   Hdf5Handle dataset = h5_dataset(H5Dopen2(file, spec.name, access.get()), "H5Dopen2");
   Hdf5Handle type = h5_datatype(H5Dget_type(dataset.get()), "H5Dget_type");
-  if (H5Tget_class(type.get()) != spec.type_class || H5Tget_size(type.get()) != spec.size ||
-      H5Tget_sign(type.get()) != spec.sign) {
+  if (h5_check(H5Tget_class(type.get()), "H5Tget_class") != spec.type_class ||
+      h5_type_size(type.get()) != spec.size ||
+      h5_check(H5Tget_sign(type.get()), "H5Tget_sign") != spec.sign) {
     throw InputError(where + ": expected " + spec.expected + ", got " +
                      describe_datatype(type.get()));
   }
@@ -123,7 +126,8 @@ TokenFile::TokenFile(const std::string& path) : impl_(std::make_unique<Impl>()) 
     hdf5_error_stack();  // clear it
     throw InputError(path + ": not an HDF5 file");
   }
-  impl_->file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen");
+  const Hdf5Handle access = h5_file_access();
+  impl_->file = h5_file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()), "H5Fopen");
   const hid_t file = impl_->file.get();
 
   const std::string format = string_attribute(file, path, "format");

@@ -93,7 +93,8 @@ TokenFileWriter::TokenFileWriter(const std::string& path, const TokenFileInfo& i
   }
   if (fs::is_directory(path)) throw InputError(path + ": cannot write: is a directory");
   auto lock = hdf5_lock();
-  const hid_t file = H5Fcreate(impl_->tmp_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const Hdf5Handle access = h5_file_access();
+  const hid_t file = H5Fcreate(impl_->tmp_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get());
   if (file < 0) {
     throw InputError(impl_->tmp_path + ": cannot create HDF5 file (" + hdf5_error_stack() + ")");
   }

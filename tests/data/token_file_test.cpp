@@ -4,6 +4,8 @@
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <numeric>
+#include <thread>
 
 #include "test_support.hpp"
 #include "zerotune/base/error.hpp"
@@ -152,6 +154,33 @@ BOOST_AUTO_TEST_CASE(round_trips_rows_in_any_order) {
   }
   BOOST_TEST(file.read_rows({}).count == 0);
   BOOST_CHECK_THROW(file.read_rows({40}), std::out_of_range);
+}
+
+// HDF5 here is not thread-safe; the HDF5 lock must make concurrent reads and writes safe.
+BOOST_AUTO_TEST_CASE(threads_read_and_write_concurrently) {
+  zt::ScratchDir dir("tf");
+  const std::string path = (dir / "t.h5").string();
+  write_pattern_file(path, 64, 16);
+  const TokenFile file(path);
+  std::vector<int> bad(4, 0);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (int i = 0; i < 200; ++i) {
+        const int64_t row = (i * 13 + k * 7) % 64;
+        const TokenExamples got = file.read_rows({row, 63 - row});
+        bad[k] += got.input_ids[0] != pattern_rows(row, 1, 16).input_ids[0];
+        bad[k] += got.input_ids[16] != pattern_rows(63 - row, 1, 16).input_ids[0];
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < 5; ++i)
+      write_pattern_file((dir / ("w" + std::to_string(i) + ".h5")).string(), 30, 16);
+  });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(std::accumulate(bad.begin(), bad.end(), 0) == 0);
+  BOOST_TEST(TokenFile((dir / "w4.h5").string()).info().num_examples == 30);
 }
 
 BOOST_AUTO_TEST_CASE(writer_without_commit_leaves_no_file) {

@@ -32,6 +32,9 @@ T h5_check(T result, const char* call,
   return result;
 }
 
+// H5Tget_size reports failure as 0.
+size_t h5_type_size(hid_t type, std::source_location where = std::source_location::current());
+
 class Hdf5Handle {
  public:
   using CloseFn = herr_t (*)(hid_t);
@@ -55,6 +58,11 @@ class Hdf5Handle {
   CloseFn close_ = nullptr;
   const char* close_name_ = "";
 };
+
+// A file access property list for serial (per-process) access: HDF5's file locks are used
+// where the file system supports them and skipped where it has them disabled (Lustre mounts
+// without flock), instead of failing the open (HDF5 >= 1.10.7).
+Hdf5Handle h5_file_access();
 
 // Checked constructors: h5_check(id, call) wrapped with the matching close function.
 Hdf5Handle h5_file(hid_t id, const char* call,
