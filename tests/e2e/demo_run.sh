@@ -11,8 +11,9 @@ done
 grep -q "^step=60/60 epoch=1 loss=" demo.out || fail "no step=60/60 line"
 grep -q "^eval epoch=1 eval_loss=" demo.out || fail "no eval line"
 grep -q "^train_summary train_runtime=" demo.out || fail "no train_summary line"
-first=$(step_losses "$dir" | head -1 | cut -d' ' -f2)
-last=$(step_losses "$dir" | tail -1 | cut -d' ' -f2)
+step_losses "$dir" > losses.txt
+first=$(head -1 losses.txt | cut -d' ' -f2)
+last=$(tail -1 losses.txt | cut -d' ' -f2)
 python3 -c "import sys; f,l=float('$first'),float('$last'); sys.exit(0 if l < f - 1.0 else 1)" \
   || fail "loss did not fall by more than 1 nat: $first -> $last"
 [ "$(wc -l < "$dir/memory/rank-00000.csv")" -ge 3 ] || fail "memory monitor wrote too few samples"

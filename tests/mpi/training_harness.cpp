@@ -7,13 +7,14 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "zerotune/base/error.hpp"
-#include "zerotune/base/hdf5_handle.hpp"
+#include "zerotune/comm/mpi_communicator.hpp"
+#include "zerotune/model/gpt2_layout.hpp"
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/runtime/device.hpp"
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/train/checkpoint.hpp"
 #include "zerotune/train/trainer.hpp"
+#include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::testing {
 
@@ -67,23 +68,22 @@ std::map<int64_t, double> read_losses(const fs::path& metrics) {
   return losses;
 }
 
-std::map<std::string, std::vector<float>> read_params(const fs::path& checkpoint) {
+// The full parameters of a checkpoint, read by a one-rank stage-0 engine: works for the
+// shared file of parallel HDF5 and for per-rank files alike.
+std::map<std::string, std::vector<float>> read_params(const fs::path& checkpoint,
+                                                      const config::RunConfig& cfg) {
+  auto self = comm::make_mpi_communicator(MPI_COMM_SELF);
+  const auto layout = model::make_gpt2_layout({cfg.model.n_layer, cfg.model.n_head, cfg.model.n_embd,
+                                               cfg.model.seq_len, cfg.model.vocab_size});
+  train::OptimizerSettings optimizer;
+  optimizer.kind = train::parse_optimizer_kind(cfg.train.optimizer);
+  auto engine = train::ZeroEngine::create(0, layout, optimizer, *self, runtime::cpu_device());
+  train::load_checkpoint(checkpoint, *engine, *self);
   std::map<std::string, std::vector<float>> params;
-  auto hdf5 = hdf5_lock();
-  Hdf5Handle file = h5_file(H5Fopen((checkpoint / "state.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen");
-  Hdf5Handle units = Hdf5Handle(h5_check(H5Gopen2(file.get(), "/units", H5P_DEFAULT), "H5Gopen2"), H5Gclose, "H5Gclose");
-  hsize_t count = 0;
-  H5Gget_num_objs(units.get(), &count);
-  for (hsize_t i = 0; i < count; ++i) {
-    char name[256];
-    H5Gget_objname_by_idx(units.get(), i, name, sizeof(name));
-    Hdf5Handle dset = h5_dataset(H5Dopen2(units.get(), (std::string(name) + "/params").c_str(), H5P_DEFAULT), "H5Dopen2");
-    Hdf5Handle space = h5_dataspace(H5Dget_space(dset.get()), "H5Dget_space");
-    hsize_t n = 0;
-    H5Sget_simple_extent_dims(space.get(), &n, nullptr);
-    std::vector<float> v(n);
-    h5_check(H5Dread(dset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "H5Dread");
-    params[name] = std::move(v);
+  for (size_t u = 0; u < layout.units.size(); ++u) {
+    std::vector<float> full(layout.units[u].numel);
+    engine->get_unit_parameters(static_cast<int>(u), full.data());
+    params[layout.units[u].name] = std::move(full);
   }
   return params;
 }
@@ -112,7 +112,9 @@ TrainedRun train_in_process(comm::Communicator& comm, const std::vector<std::str
   comm.barrier();
   if (comm.rank() == 0) {
     run.losses = read_losses(ctx.job_dir.metrics_file());
-    if (auto latest = train::latest_checkpoint(ctx.job_dir.checkpoints())) run.final_params = read_params(*latest);
+    if (auto latest = train::latest_checkpoint(ctx.job_dir.checkpoints())) {
+      run.final_params = read_params(*latest, ctx.config);
+    }
   }
   return run;
 }
