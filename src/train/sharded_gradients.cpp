@@ -7,18 +7,13 @@ namespace zerotune::train {
 
 ShardedGradients::ShardedGradients(const std::vector<UnitShard>& shards, comm::Communicator& comm,
                                    runtime::Device& device)
-    : shards_(shards), comm_(comm), device_(device) {
-  int64_t max_padded = 0, max_shard = 0;
+    : shards_(shards), comm_(comm), device_(device), scratch_(device, shards, kScratchBuffers) {
+  int64_t max_shard = 0;
   for (const auto& s : shards_) {
     accumulators_.emplace_back(device_, s.shard_numel);
-    max_padded = std::max(max_padded, s.padded_numel);
     max_shard = std::max(max_shard, s.shard_numel);
   }
-  for (int i = 0; i < kScratchBuffers; ++i) {
-    scratch_.emplace_back(device_, max_padded);
-    landing_.emplace_back(device_, max_shard);
-  }
-  scratch_free_.assign(kScratchBuffers, true);
+  for (int i = 0; i < kScratchBuffers; ++i) landing_.emplace_back(device_, max_shard);
 }
 
 void ShardedGradients::clear() {
@@ -26,14 +21,10 @@ void ShardedGradients::clear() {
   for (auto& a : accumulators_) a.zero();
 }
 
-int ShardedGradients::take_free_scratch() {
+int ShardedGradients::take_scratch(int unit) {
   while (true) {
-    for (int i = 0; i < kScratchBuffers; ++i) {
-      if (scratch_free_[i]) {
-        scratch_free_[i] = false;
-        return i;
-      }
-    }
+    const int i = scratch_.take(shards_[unit].padded_numel);
+    if (i >= 0) return i;
     if (in_flight_.empty()) {
       throw std::logic_error("ShardedGradients: every scratch buffer is held by the model");
     }
@@ -43,12 +34,12 @@ int ShardedGradients::take_free_scratch() {
 
 float* ShardedGradients::scratch(int unit) {
   auto it = scratch_of_unit_.find(unit);
-  if (it != scratch_of_unit_.end()) return scratch_[it->second].data();
-  const int i = take_free_scratch();
+  if (it != scratch_of_unit_.end()) return scratch_.data(it->second);
+  const int i = take_scratch(unit);
   // Only the unit's padded extent is used; its padding stays zero for the reduce-scatter.
-  device_.fill_zero(scratch_[i].data(), shards_[unit].padded_numel * sizeof(float));
+  device_.fill_zero(scratch_.data(i), shards_[unit].padded_numel * sizeof(float));
   scratch_of_unit_[unit] = i;
-  return scratch_[i].data();
+  return scratch_.data(i);
 }
 
 void ShardedGradients::ready(int unit) {
@@ -58,7 +49,7 @@ void ShardedGradients::ready(int unit) {
   scratch_of_unit_.erase(it);
   const int landing = s;  // one landing buffer per scratch buffer
   in_flight_.push_back({unit, s, landing,
-                        comm_.reduce_scatter(scratch_[s].data(), landing_[landing].data(),
+                        comm_.reduce_scatter(scratch_.data(s), landing_[landing].data(),
                                              shards_[unit].shard_numel, comm::DataType::kFloat32,
                                              comm::ReduceOp::kSum)});
 }
@@ -71,7 +62,7 @@ void ShardedGradients::complete_oldest() {
   const float* in = landing_[f.landing].data();
   const int64_t n = shards_[f.unit].shard_numel;
   for (int64_t i = 0; i < n; ++i) acc[i] += in[i];
-  scratch_free_[f.scratch] = true;
+  scratch_.give(f.scratch);
 }
 
 void ShardedGradients::complete_all() {
@@ -85,8 +76,7 @@ int64_t ShardedGradients::accumulator_bytes() const {
 }
 
 int64_t ShardedGradients::scratch_bytes() const {
-  int64_t b = 0;
-  for (const auto& s : scratch_) b += s.bytes();
+  int64_t b = scratch_.bytes();
   for (const auto& l : landing_) b += l.bytes();
   return b;
 }

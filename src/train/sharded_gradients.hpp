@@ -11,6 +11,7 @@
 
 #include "zerotune/comm/communicator.hpp"
 #include "zerotune/runtime/device.hpp"
+#include "unit_buffer_pool.hpp"
 #include "zerotune/train/shard_layout.hpp"
 
 namespace zerotune::train {
@@ -39,16 +40,15 @@ class ShardedGradients {
     int landing;
     comm::RequestPtr request;
   };
-  int take_free_scratch();
+  int take_scratch(int unit);
   void complete_oldest();
 
   const std::vector<UnitShard>& shards_;
   comm::Communicator& comm_;
   runtime::Device& device_;
   std::vector<runtime::DeviceBuffer<float>> accumulators_;  // [unit] shard_numel
-  std::vector<runtime::DeviceBuffer<float>> scratch_;       // max padded_numel each
-  std::vector<runtime::DeviceBuffer<float>> landing_;       // max shard_numel each
-  std::vector<bool> scratch_free_;
+  UnitBufferPool scratch_;                                  // unit-sized gradients
+  std::vector<runtime::DeviceBuffer<float>> landing_;       // [scratch index] max shard_numel
   std::map<int, int> scratch_of_unit_;
   std::deque<InFlight> in_flight_;
 };

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "sharded_gradients.hpp"
+#include "unit_buffer_pool.hpp"
 #include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::train {
@@ -14,19 +15,15 @@ namespace {
 
 class ZeroStage3 : public ZeroEngine {
  public:
-  // The unit in use, the prefetched next one, and one spare for the tied head's second use.
+  // The unit in use, the prefetched next one, and one spare; one of them embeddings-sized.
   static constexpr int kGatherBuffers = 3;
 
   ZeroStage3(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
              comm::Communicator& comm, runtime::Device& device)
-      : ZeroEngine(3, layout, optimizer, comm, device), grads_(shards_, comm, device) {
-    int64_t max_padded = 0;
-    for (const auto& s : shards_) {
-      shards_params_.emplace_back(device_, s.shard_numel);
-      max_padded = std::max(max_padded, s.padded_numel);
-    }
-    for (int i = 0; i < kGatherBuffers; ++i) gather_.emplace_back(device_, max_padded);
-    gather_free_.assign(kGatherBuffers, true);
+      : ZeroEngine(3, layout, optimizer, comm, device),
+        grads_(shards_, comm, device),
+        gather_(device, shards_, kGatherBuffers) {
+    for (const auto& s : shards_) shards_params_.emplace_back(device_, s.shard_numel);
   }
 
   const float* acquire(int unit, int next_unit) override {
@@ -36,10 +33,10 @@ class ZeroStage3 : public ZeroEngine {
       g.request.reset();
     }
     ++g.users;
-    if (next_unit >= 0 && !gathered_.count(next_unit) && free_buffer() >= 0) {
-      start_gather(next_unit);  // prefetch: overlaps the compute of `unit`
+    if (next_unit >= 0 && !gathered_.count(next_unit)) {
+      try_start_gather(next_unit);  // prefetch: overlaps the compute of `unit`
     }
-    return gather_[g.buffer].data();
+    return gather_.data(g.buffer);
   }
 
   void release(int unit) override {
@@ -48,7 +45,7 @@ class ZeroStage3 : public ZeroEngine {
       throw std::logic_error("ZeroStage3: release of a unit that is not acquired");
     }
     if (--it->second.users == 0) {
-      gather_free_[it->second.buffer] = true;
+      gather_.give(it->second.buffer);
       gathered_.erase(it);
     }
   }
@@ -65,7 +62,7 @@ class ZeroStage3 : public ZeroEngine {
     for (const auto& b : shards_params_) a.parameter_bytes += b.bytes();
     a.gradient_bytes = grads_.accumulator_bytes();
     a.scratch_bytes = grads_.scratch_bytes();
-    for (const auto& b : gather_) a.scratch_bytes += b.bytes();
+    a.scratch_bytes += gather_.bytes();
     return a;
   }
 
@@ -78,7 +75,7 @@ class ZeroStage3 : public ZeroEngine {
     // A prefetch issued at the end of the last backward holds stale values: drop it.
     for (auto& [unit, g] : gathered_) {
       if (g.request) g.request->wait();
-      gather_free_[g.buffer] = true;
+      gather_.give(g.buffer);
     }
     gathered_.clear();
   }
@@ -90,31 +87,27 @@ class ZeroStage3 : public ZeroEngine {
     comm::RequestPtr request;  // set while the all-gather is in flight
   };
 
-  int free_buffer() const {
-    for (int i = 0; i < kGatherBuffers; ++i) {
-      if (gather_free_[i]) return i;
-    }
-    return -1;
+  // Starts gathering `unit` if a buffer fits it; nullptr if none is free.
+  Gathered* try_start_gather(int unit) {
+    auto it = gathered_.find(unit);
+    if (it != gathered_.end()) return &it->second;
+    const int b = gather_.take(shards_[unit].padded_numel);
+    if (b < 0) return nullptr;
+    Gathered& g = gathered_[unit];
+    g.buffer = b;
+    g.request = comm_.all_gather(shards_params_[unit].data(), gather_.data(b),
+                                 shards_[unit].shard_numel, comm::DataType::kFloat32);
+    return &g;
   }
 
   Gathered& start_gather(int unit) {
-    auto it = gathered_.find(unit);
-    if (it != gathered_.end()) return it->second;
-    const int b = free_buffer();
-    if (b < 0) throw std::logic_error("ZeroStage3: every gather buffer is in use");
-    gather_free_[b] = false;
-    const int64_t n = shards_[unit].shard_numel;
-    Gathered& g = gathered_[unit];
-    g.buffer = b;
-    g.request = comm_.all_gather(shards_params_[unit].data(), gather_[b].data(), n,
-                                 comm::DataType::kFloat32);
-    return g;
+    if (Gathered* g = try_start_gather(unit)) return *g;
+    throw std::logic_error("ZeroStage3: no free gather buffer fits unit " + std::to_string(unit));
   }
 
   ShardedGradients grads_;
   std::vector<runtime::DeviceBuffer<float>> shards_params_;
-  std::vector<runtime::DeviceBuffer<float>> gather_;
-  std::vector<bool> gather_free_;
+  UnitBufferPool gather_;
   std::map<int, Gathered> gathered_;
 };
 
