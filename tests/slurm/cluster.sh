@@ -122,8 +122,9 @@ start() {
     log "found a partial cluster in $state; stopping it first"
     stop
   fi
-  command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null ||
+  if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
     die "slurmctld/slurmd/munged not found: run tests/slurm/install-deps.sh"
+  fi
   [[ $(id -u) -eq 0 ]] || die "the test cluster runs its daemons as root"
   write_config
   start_munge
@@ -172,10 +173,17 @@ leftover_pids() {
     local pid=${p#/proc/}
     [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
     if { tr '\0' '\n' <"$p/environ" | awk -v c="SLURM_CONF=$conf" '
-          $0 == c { conf = 1 } /^SLURM_JOB_ID=/ { job = 1 } END { exit !(conf && job) }'; } 2>/dev/null ||
-      { ls -l "$p/fd" | grep -qF -- "-> $state/"; } 2>/dev/null; then
+          $0 == c { conf = 1 } /^SLURM_JOB_ID=/ { job = 1 } END { exit !(conf && job) }'; } 2>/dev/null; then
       echo "$pid"
+      continue
     fi
+    local fd
+    for fd in "$p"/fd/*; do
+      if [[ $(readlink "$fd" 2>/dev/null) == "$state"/* ]]; then
+        echo "$pid"
+        break
+      fi
+    done
   done
 }
 

@@ -4,6 +4,7 @@
 set -euo pipefail
 
 zt_src=${ZEROTUNE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# shellcheck disable=SC2034  # used by the tests that source this file
 zt_bin=${ZEROTUNE_BINARY:-$zt_src/build/zerotune}
 zt_cluster=$zt_src/tests/slurm/cluster.sh
 zt_jobs=()      # job ids submitted by this test: cancelled at exit
@@ -17,8 +18,9 @@ fail() {
 note() { echo "== $*"; }
 
 slurm_test_begin() {
-  command -v sbatch >/dev/null && command -v slurmctld >/dev/null ||
+  if ! command -v sbatch >/dev/null || ! command -v slurmctld >/dev/null; then
     fail "SLURM is not installed: run tests/slurm/install-deps.sh (as root)"
+  fi
   # The SLURM tests share one cluster: one at a time, also under ctest -j.
   exec 7>/tmp/zerotune-slurm-tests.lock
   flock 7
