@@ -1,0 +1,169 @@
+// zerotune prep wikitext|squad: raw text -> HDF5 token file.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "data_command_options.hpp"
+#include "zerotune/base/error.hpp"
+#include "zerotune/cli/data_commands.hpp"
+#include "zerotune/data/bpe_tokenizer.hpp"
+#include "zerotune/data/prep.hpp"
+#include "zerotune/data/sha256.hpp"
+#include "zerotune/data/text_input.hpp"
+#include "zerotune/data/token_file.hpp"
+
+namespace zerotune::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace zerotune::data;
+
+constexpr const char* kUsage =
+    R"(usage: zerotune prep wikitext --input FILE --tokenizer DIR --out FILE.h5 [options]
+       zerotune prep squad --input FILE --tokenizer DIR --out FILE.h5 [options]
+
+Tokenizes raw WikiText (wiki.*.raw) or SQuAD v1.1 JSON with GPT-2's byte-level BPE and writes
+an HDF5 token file: /input_ids int32 [N, T], /labels int32 [N, T] (not shifted; -100 = no
+loss), /attention_mask uint8 [N, T], and attributes (tokenizer, vocab_size, eos/pad ids,
+seq_len, source name and sha256, split). The file appears only if everything succeeded.
+
+  wikitext  articles (starting at " = Title = " lines) joined with <|endoftext|>, packed into
+            blocks of T tokens; the last partial block is dropped.
+  squad     one example per question: "Question: {q}\nContext: {c}\nAnswer: {a}<|endoftext|>",
+            context truncated to fit T, right-padded with <|endoftext|> (mask 0, labels -100).
+
+options:
+  --input FILE        the raw file (wiki.valid.raw, dev-v1.1.json, ...)
+  --tokenizer DIR     directory with vocab.json and merges.txt (GPT-2)
+  --out FILE.h5       the token file to write
+  --seq-len T         tokens per example (wikitext: 1024, squad: 512)
+  --split NAME        train | validation | test ... (default: from the input name)
+  --loss-on WHAT      squad: all (default) or answer (labels -100 on the prompt)
+  --max-samples N     squad: only the first N questions
+)";
+
+std::string default_split(const std::string& input) {
+  const std::string name = fs::path(input).filename().string();
+  if (name.find("train") != std::string::npos) return "train";
+  if (name.find("valid") != std::string::npos || name.find("dev") != std::string::npos) {
+    return "validation";
+  }
+  if (name.find("test") != std::string::npos) return "test";
+  return "train";
+}
+
+BpeTokenizer load_tokenizer(const std::string& dir) {
+  if (!fs::is_directory(dir)) {
+    throw InputError(dir +
+                     ": tokenizer directory does not exist (expected vocab.json and "
+                     "merges.txt in it)");
+  }
+  return BpeTokenizer::from_directory(dir);
+}
+
+std::string seconds(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f", value);
+  return text;
+}
+
+}  // namespace
+
+int run_prep_command(const std::vector<std::string>& args) {
+  return run_prep_command(args, std::cout);
+}
+
+int run_prep_command(const std::vector<std::string>& args, std::ostream& out) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    if (args.empty()) {
+      throw InputError("prep: expected wikitext or squad (see zerotune prep --help)");
+    }
+    out << kUsage;
+    return 0;
+  }
+  const std::string kind = args[0];
+  if (kind != "wikitext" && kind != "squad") {
+    throw InputError("prep: unknown dataset kind \"" + kind +
+                     "\": expected wikitext or squad (see zerotune prep --help)");
+  }
+  const bool squad = kind == "squad";
+  std::set<std::string> valued = {"--input", "--tokenizer", "--out", "--seq-len", "--split"};
+  if (squad) valued.insert({"--loss-on", "--max-samples"});
+  const DataCommandOptions options(std::vector<std::string>(args.begin() + 1, args.end()),
+                                   "prep " + kind, valued, {});
+  if (options.help()) {
+    out << kUsage;
+    return 0;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const std::string input = options.required("--input");
+  const std::string tokenizer_dir = options.required("--tokenizer");
+  const std::string output = options.required("--out");
+  const int64_t seq_len = options.positive_int("--seq-len", squad ? 512 : 1024);
+  const std::string split = options.value("--split").value_or(default_split(input));
+  LossOn loss_on = LossOn::kAll;
+  if (const auto value = options.value("--loss-on")) {
+    if (*value == "answer") {
+      loss_on = LossOn::kAnswer;
+    } else if (*value != "all") {
+      throw InputError("prep squad: --loss-on: expected all or answer, got \"" + *value + "\"");
+    }
+  }
+  const int64_t max_samples = options.positive_int("--max-samples", -1);
+
+  const BpeTokenizer tokenizer = load_tokenizer(tokenizer_dir);
+  const std::string bytes = read_file_bytes(input);
+  TokenFileInfo info;
+  info.seq_len = seq_len;
+  info.vocab_size = tokenizer.vocab_size();
+  info.eos_token_id = tokenizer.eos_token_id();
+  info.pad_token_id = tokenizer.eos_token_id();
+  info.tokenizer = kGpt2TokenizerName;
+  info.source = fs::path(input).filename().string();
+  info.source_sha256 = sha256_hex(bytes);
+  info.split = split;
+
+  std::ostringstream report;
+  report << "prep " << kind << " input=" << info.source;
+  if (!squad) {
+    check_utf8(bytes, input);  // before the output file exists
+    TokenFileWriter writer(output, info);
+    const WikitextPrepStats stats =
+        prep_wikitext(bytes, input, tokenizer, seq_len,
+                      [&writer](const TokenExamples& rows) { writer.append(rows); });
+    if (stats.examples == 0) {
+      throw InputError(input + ": " + std::to_string(stats.tokens) +
+                       " tokens do not fill one block of --seq-len " + std::to_string(seq_len));
+    }
+    writer.commit();
+    report << " documents=" << stats.documents << " tokens=" << stats.tokens
+           << " examples=" << stats.examples << " seq_len=" << seq_len
+           << " dropped_tail_tokens=" << stats.dropped_tail_tokens;
+  } else {
+    std::vector<SquadQuestion> questions = parse_squad_v1(bytes, input);
+    const int64_t total_questions = static_cast<int64_t>(questions.size());
+    if (max_samples > 0 && max_samples < total_questions) questions.resize(max_samples);
+    if (questions.empty()) throw InputError(input + ": no questions");
+    TokenFileWriter writer(output, info);
+    const SquadPrepStats stats =
+        prep_squad(questions, tokenizer, seq_len, loss_on,
+                   [&writer](const TokenExamples& rows) { writer.append(rows); });
+    writer.commit();
+    report << " questions=" << total_questions << " examples=" << stats.examples
+           << " tokens=" << stats.tokens << " loss_tokens=" << stats.loss_tokens
+           << " padding_tokens=" << stats.padding_tokens << " seq_len=" << seq_len
+           << " truncated_examples=" << stats.truncated_examples
+           << " answer_truncated_examples=" << stats.answer_truncated_examples
+           << " loss_on=" << (loss_on == LossOn::kAll ? "all" : "answer");
+  }
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report << " split=" << split << " out=" << output << " wall_s=" << seconds(wall_s) << "\n";
+  out << report.str() << std::flush;
+  return 0;
+}
+
+}  // namespace zerotune::cli
