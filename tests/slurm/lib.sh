@@ -7,7 +7,6 @@ zt_src=${ZEROTUNE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd
 # shellcheck disable=SC2034  # used by the tests that source this file
 zt_bin=${ZEROTUNE_BINARY:-$zt_src/build/zerotune}
 zt_cluster=$zt_src/tests/slurm/cluster.sh
-zt_jobs=()      # job ids submitted by this test: cancelled at exit
 zt_started=0    # 1 when this test started the cluster
 zt_work=""
 
@@ -37,8 +36,10 @@ slurm_test_begin() {
 slurm_test_end() {
   local rc=$?
   set +e
-  local id
-  for id in "${zt_jobs[@]}"; do scancel "$id" 2>/dev/null; done
+  local id ids=()
+  # The jobs this test submitted (submit runs in $(...) subshells, hence a file).
+  [[ -f $zt_work/job_ids ]] && mapfile -t ids <"$zt_work/job_ids"
+  for id in "${ids[@]}"; do scancel "$id" 2>/dev/null; done
   if ((rc != 0)); then
     echo "---- diagnostics (test failed with $rc) ----"
     local f
@@ -47,7 +48,7 @@ slurm_test_end() {
       echo "---- $f (last 40 lines)"
       tail -n 40 "$f"
     done
-    for id in "${zt_jobs[@]}"; do scontrol show job "$id" 2>/dev/null | head -n 8; done
+    for id in "${ids[@]}"; do scontrol show job "$id" 2>/dev/null | head -n 8; done
     local state_dir
     state_dir=$(dirname "$(dirname "${SLURM_CONF:-/nonexistent/x/y}")")
     for f in "$state_dir"/log/slurmctld.log "$state_dir"/log/slurmd-node1.log; do
@@ -68,7 +69,7 @@ submit() {
   local id
   id=$(cd "$zt_work" && sbatch --parsable "$@") || fail "sbatch $* was refused"
   id=${id%%;*}
-  zt_jobs+=("$id")
+  echo "$id" >>"$zt_work/job_ids"
   echo "$id"
 }
 
