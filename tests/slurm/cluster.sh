@@ -36,13 +36,13 @@ daemons_alive() {
   for n in "${nodes[@]}"; do pid_alive "$state/run/slurmd-$n.pid" || return 1; done
 }
 
-# Both nodes registered and usable (idle, or allocated/mixed by a job of ours).
+# nodes_up [STATES]: both nodes registered and in one of STATES (a regex; default: usable,
+# i.e. idle or running jobs).
 nodes_up() {
-  local out
+  local states=${1:-idle|alloc|mix|comp} out n
   out=$(SLURM_CONF=$conf sinfo -h -N -o '%N %t' 2>/dev/null) || return 1
-  local n
   for n in "${nodes[@]}"; do
-    grep -Eq "^$n (idle|alloc|mix|comp)\$" <<<"$out" || return 1
+    grep -Eq "^$n ($states)\$" <<<"$out" || return 1
   done
 }
 
@@ -135,7 +135,7 @@ start() {
     slurmd -N "$n" -f "$conf" 8>&-
   done
   local waited=0
-  until nodes_up; do
+  until nodes_up idle; do
     if ((waited >= 60)); then
       SLURM_CONF=$conf sinfo -N 2>&1 || true
       tail -n 20 "$state"/log/*.log >&2 || true

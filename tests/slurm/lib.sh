@@ -14,7 +14,7 @@ fail() {
   echo "FAIL: $*" >&2
   exit 1
 }
-note() { echo "== $*"; }
+note() { echo "== [${SECONDS}s] $*"; }
 
 slurm_test_begin() {
   if ! command -v sbatch >/dev/null || ! command -v slurmctld >/dev/null; then
