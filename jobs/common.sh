@@ -11,7 +11,7 @@
 #      the same job id, so the same job directory, and appends to the same .out file.
 #   5. The requeued run starts with `--resume auto` and continues from checkpoints/latest.
 
-readonly ZT_EXIT_REQUEUE=85
+ZT_EXIT_REQUEUE=85
 
 zt_log() { echo "job: $*"; }
 zt_die() {
