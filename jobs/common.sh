@@ -11,7 +11,7 @@
 #      the same job id, so the same job directory, and appends to the same .out file.
 #   5. The requeued run starts with `--resume auto` and continues from checkpoints/latest.
 
-readonly ZT_EXIT_REQUEUE=85
+ZT_EXIT_REQUEUE=85
 
 zt_log() { echo "job: $*"; }
 zt_die() {
@@ -171,12 +171,12 @@ zt_train() {
   if [[ -n ${ZT_TRAIN_FILE:-} ]]; then
     args+=(--set "data.train_file=$ZT_TRAIN_FILE")
   elif [[ -n ${ZT_DATA_DIR:-} ]]; then
-    args+=(--set "data.train_file=$ZT_DATA_DIR/${ZT_DATASET:-wikitext}-train.h5")
+    args+=(--set "data.train_file=$ZT_DATA_DIR/${ZT_DATASET:-wikitext-2}-train.h5")
   fi
   if [[ -n ${ZT_EVAL_FILE:-} ]]; then
     args+=(--set "data.eval_file=$ZT_EVAL_FILE")
   elif [[ -n ${ZT_DATA_DIR:-} ]]; then
-    args+=(--set "data.eval_file=$ZT_DATA_DIR/${ZT_DATASET:-wikitext}-validation.h5")
+    args+=(--set "data.eval_file=$ZT_DATA_DIR/${ZT_DATASET:-wikitext-2}-valid.h5")
   fi
   # The script's own settings (its ZeRO stage), then ZT_SET, then the sbatch command line's
   # arguments after the script name: a later --set of the same key wins.
@@ -199,24 +199,24 @@ zt_train() {
   exit "$zt_step_rc"
 }
 
-# zt_prep KIND SPLIT INPUT OUTPUT: `zerotune prep KIND` as one task, unless OUTPUT exists
+# zt_prep KIND INPUT OUTPUT SEQ_LEN: `zerotune prep KIND` as one task, unless OUTPUT exists
 # (ZT_PREP_FORCE=1 redoes it). prep writes OUTPUT.tmp and renames it at the end, so a stopped
 # job leaves no half file; on a signal the step is stopped and the job requeued, and the
 # requeued job skips what is done.
 zt_prep() {
-  local kind=$1 split=$2 input=$3 output=$4
+  local kind=$1 input=$2 output=$3 seq_len=$4
   if [[ -f $output && ${ZT_PREP_FORCE:-0} != 1 ]]; then
     zt_log "$output exists; skipping (ZT_PREP_FORCE=1 redoes it)"
     return 0
   fi
-  [[ -f $input ]] || zt_die "prep $kind: input $input not found (see ZT_RAW_DIR in docs/slurm.md)"
+  [[ -f $input ]] || zt_die "prep $kind: input $input not found (ZT_RAW_DIR, docs/slurm.md)"
   mkdir -p "$(dirname "$output")"
-  local args=(prep "$kind" --input "$input" --output "$output" --split "$split"
-    --tokenizer "$ZT_TOKENIZER_DIR" --seq-len "${ZT_SEQ_LEN:-512}")
+  local args=(prep "$kind" --input "$input" --tokenizer "$ZT_TOKENIZER_DIR" --seq-len "$seq_len"
+    --out "$output")
   zt_log "$ZT_BIN ${args[*]}"
   zt_srun --nodes=1 --ntasks=1 "$ZT_BIN" "${args[@]}"
   if [[ -n $zt_signalled || $zt_step_rc == "$ZT_EXIT_REQUEUE" ]]; then
     zt_requeue
   fi
-  ((zt_step_rc == 0)) || zt_die "prep $kind $split failed with exit code $zt_step_rc" "$zt_step_rc"
+  ((zt_step_rc == 0)) || zt_die "prep $kind $input failed with exit code $zt_step_rc" "$zt_step_rc"
 }

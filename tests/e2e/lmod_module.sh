@@ -63,4 +63,19 @@ set -u
 [[ $(command -v zerotune || true) != "$prefix/bin/zerotune" ]] || fail "zerotune still found after unload"
 [[ -z ${ZEROTUNE_HOME:-} && -z ${ZEROTUNE_JOBS:-} && -z ${ZEROTUNE_CONFIGS:-} ]] ||
   fail "module unload left ZEROTUNE_* variables set"
-echo "lmod module: load, run, unload ok"
+# What a job script does on a cluster with Lmod (jobs/common.sh from the installed tree):
+# `module load zerotune`, then the executable and the configs come from the module.
+(
+  set +u
+  # shellcheck disable=SC1091
+  source "$prefix/share/zerotune/jobs/common.sh"
+  ZT_JOBS_DIR=$prefix/share/zerotune/jobs
+  out=$(zt_load_module)
+  zt_load_module >/dev/null
+  [[ $out == "job: module load zerotune" ]] || fail "jobs/common.sh did not load the module: $out"
+  zt_find_binary
+  [[ $(command -v "$ZT_BIN") == "$prefix/bin/zerotune" ]] || fail "the job would run $(command -v "$ZT_BIN")"
+  config=$(zt_find_config zero3.yaml)
+  [[ $config == "$prefix/share/zerotune/configs/zero3.yaml" ]] || fail "the job would read config $config"
+) || exit 1
+echo "lmod module: load, run, unload, and a job script's module load ok"

@@ -5,6 +5,7 @@
 # script runs `scontrol requeue`, and the requeued job (same id, same .out, appended) resumes
 # from the checkpoint. With zerotune, the resumed run's losses must equal an uninterrupted
 # run's. Needs tests/slurm/install-deps.sh; starts tests/slurm/cluster.sh unless it is up.
+# shellcheck source=../slurm/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../slurm/lib.sh"
 slurm_test_begin
 probe=$(build_probe)

@@ -3,6 +3,7 @@
 # they talk over MPI; then `sbatch jobs/zero3_2node.slurm` (CPU overrides, 2 ranks per node)
 # runs zerotune across both nodes and leaves the job directory the docs describe.
 # Needs tests/slurm/install-deps.sh; starts tests/slurm/cluster.sh unless it is up.
+# shellcheck source=../slurm/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../slurm/lib.sh"
 slurm_test_begin
 probe=$(build_probe)

@@ -36,13 +36,13 @@ daemons_alive() {
   for n in "${nodes[@]}"; do pid_alive "$state/run/slurmd-$n.pid" || return 1; done
 }
 
-# Both nodes registered and usable (idle, or allocated/mixed by a job of ours).
+# nodes_up [STATES]: both nodes registered and in one of STATES (a regex; default: usable,
+# i.e. idle or running jobs).
 nodes_up() {
-  local out
+  local states=${1:-idle|alloc|mix|comp} out n
   out=$(SLURM_CONF=$conf sinfo -h -N -o '%N %t' 2>/dev/null) || return 1
-  local n
   for n in "${nodes[@]}"; do
-    grep -Eq "^$n (idle|alloc|mix|comp)\$" <<<"$out" || return 1
+    grep -Eq "^$n ($states)\$" <<<"$out" || return 1
   done
 }
 
@@ -122,8 +122,9 @@ start() {
     log "found a partial cluster in $state; stopping it first"
     stop
   fi
-  command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null ||
+  if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
     die "slurmctld/slurmd/munged not found: run tests/slurm/install-deps.sh"
+  fi
   [[ $(id -u) -eq 0 ]] || die "the test cluster runs its daemons as root"
   write_config
   start_munge
@@ -134,7 +135,7 @@ start() {
     slurmd -N "$n" -f "$conf" 8>&-
   done
   local waited=0
-  until nodes_up; do
+  until nodes_up idle; do
     if ((waited >= 60)); then
       SLURM_CONF=$conf sinfo -N 2>&1 || true
       tail -n 20 "$state"/log/*.log >&2 || true
@@ -172,10 +173,17 @@ leftover_pids() {
     local pid=${p#/proc/}
     [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
     if { tr '\0' '\n' <"$p/environ" | awk -v c="SLURM_CONF=$conf" '
-          $0 == c { conf = 1 } /^SLURM_JOB_ID=/ { job = 1 } END { exit !(conf && job) }'; } 2>/dev/null ||
-      { ls -l "$p/fd" | grep -qF -- "-> $state/"; } 2>/dev/null; then
+          $0 == c { conf = 1 } /^SLURM_JOB_ID=/ { job = 1 } END { exit !(conf && job) }'; } 2>/dev/null; then
       echo "$pid"
+      continue
     fi
+    local fd
+    for fd in "$p"/fd/*; do
+      if [[ $(readlink "$fd" 2>/dev/null) == "$state"/* ]]; then
+        echo "$pid"
+        break
+      fi
+    done
   done
 }
 

@@ -4,9 +4,9 @@
 set -euo pipefail
 
 zt_src=${ZEROTUNE_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# shellcheck disable=SC2034  # used by the tests that source this file
 zt_bin=${ZEROTUNE_BINARY:-$zt_src/build/zerotune}
 zt_cluster=$zt_src/tests/slurm/cluster.sh
-zt_jobs=()      # job ids submitted by this test: cancelled at exit
 zt_started=0    # 1 when this test started the cluster
 zt_work=""
 
@@ -14,11 +14,12 @@ fail() {
   echo "FAIL: $*" >&2
   exit 1
 }
-note() { echo "== $*"; }
+note() { echo "== [${SECONDS}s] $*"; }
 
 slurm_test_begin() {
-  command -v sbatch >/dev/null && command -v slurmctld >/dev/null ||
+  if ! command -v sbatch >/dev/null || ! command -v slurmctld >/dev/null; then
     fail "SLURM is not installed: run tests/slurm/install-deps.sh (as root)"
+  fi
   # The SLURM tests share one cluster: one at a time, also under ctest -j.
   exec 7>/tmp/zerotune-slurm-tests.lock
   flock 7
@@ -35,8 +36,10 @@ slurm_test_begin() {
 slurm_test_end() {
   local rc=$?
   set +e
-  local id
-  for id in "${zt_jobs[@]}"; do scancel "$id" 2>/dev/null; done
+  local id ids=()
+  # The jobs this test submitted (submit runs in $(...) subshells, hence a file).
+  [[ -f $zt_work/job_ids ]] && mapfile -t ids <"$zt_work/job_ids"
+  for id in "${ids[@]}"; do scancel "$id" 2>/dev/null; done
   if ((rc != 0)); then
     echo "---- diagnostics (test failed with $rc) ----"
     local f
@@ -45,7 +48,7 @@ slurm_test_end() {
       echo "---- $f (last 40 lines)"
       tail -n 40 "$f"
     done
-    for id in "${zt_jobs[@]}"; do scontrol show job "$id" 2>/dev/null | head -n 8; done
+    for id in "${ids[@]}"; do scontrol show job "$id" 2>/dev/null | head -n 8; done
     local state_dir
     state_dir=$(dirname "$(dirname "${SLURM_CONF:-/nonexistent/x/y}")")
     for f in "$state_dir"/log/slurmctld.log "$state_dir"/log/slurmd-node1.log; do
@@ -66,7 +69,7 @@ submit() {
   local id
   id=$(cd "$zt_work" && sbatch --parsable "$@") || fail "sbatch $* was refused"
   id=${id%%;*}
-  zt_jobs+=("$id")
+  echo "$id" >>"$zt_work/job_ids"
   echo "$id"
 }
 
