@@ -90,6 +90,13 @@ Topology resolve_topology(const EnvMap& env, const MpiFacts& mpi) {
     t.restart_count = env_int(env, "SLURM_RESTART_COUNT", 0);
   }
 
+  // srun started several tasks but MPI did not join them: each would train alone and all
+  // would write the same job directory.
+  if (has(env, "SLURM_STEP_ID") && mpi.world_size == 1 && env_int(env, "SLURM_NTASKS", 1) > 1) {
+    throw InputError("environment: SLURM_NTASKS=" + env_str(env, "SLURM_NTASKS") +
+                     " in this job step but MPI sees one process: srun's --mpi plugin does not "
+                     "match this MPI (use srun --mpi=pmi2 or --mpi=pmix)");
+  }
   if (in_slurm_step(env, mpi.world_size)) {
     check_agrees(env, "SLURM_PROCID", mpi.rank, "rank");
     t.launcher = Launcher::Slurm;

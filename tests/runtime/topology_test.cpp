@@ -80,6 +80,15 @@ BOOST_AUTO_TEST_CASE(rejects_srun_rank_that_contradicts_mpi) {
                         });
 }
 
+BOOST_AUTO_TEST_CASE(rejects_srun_tasks_that_mpi_did_not_join) {
+  // srun --mpi=none with an MPI that needs PMI: every task is a world of one.
+  EnvMap env = {{"SLURM_STEP_ID", "0"}, {"SLURM_PROCID", "2"}, {"SLURM_NTASKS", "4"}};
+  BOOST_CHECK_EXCEPTION(resolve_topology(env, facts(0, 1)), zerotune::InputError,
+                        [](const zerotune::InputError& e) {
+                          return std::string(e.what()).find("--mpi") != std::string::npos;
+                        });
+}
+
 BOOST_AUTO_TEST_CASE(rejects_non_numeric_slurm_variable) {
   EnvMap env = {{"SLURM_JOB_ID", "5"}, {"SLURM_RESTART_COUNT", "two"}};
   BOOST_CHECK_THROW(resolve_topology(env, facts(0, 1)), zerotune::InputError);
