@@ -44,6 +44,10 @@ void visit_fields(V& v, DataConfig& c) {
           AnyValue{});
   v.field("eval_file", c.eval_file,
           "HDF5 token file to evaluate on after each epoch; empty: no eval", AnyValue{});
+  v.field("eval_max_samples", c.eval_max_samples,
+          "evaluate on the first N examples of eval_file (rounded up to whole eval batches); "
+          "0: all",
+          NonNegative{});
   v.field("shuffle", c.shuffle, "reshuffle the examples every epoch (seeded by train.seed)",
           AnyValue{});
   v.field("drop_last", c.drop_last, "drop the last incomplete global batch of an epoch",
@@ -70,7 +74,8 @@ void visit_fields(V& v, TrainConfig& c) {
   v.field("min_lr_ratio", c.min_lr_ratio, "final lr = lr x min_lr_ratio (cosine and linear)",
           Fraction{true});
   v.field("weight_decay", c.weight_decay,
-          "decoupled weight decay (AdamW) on matmul weights; not on biases, norms, embeddings",
+          "weight decay on matmul weights and embeddings, not on biases and LayerNorm weights "
+          "(as Hugging Face Trainer); decoupled for adamw, added to the gradient for sgd",
           NonNegative{});
   v.field("grad_clip", c.grad_clip, "clip the global gradient L2 norm to this; 0: no clipping",
           NonNegative{});

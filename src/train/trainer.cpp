@@ -298,7 +298,9 @@ class Trainer {
     data::BatchLoader loader(eval_file_, lc);
     double loss_sum = 0;
     int64_t tokens = 0, samples = 0;
+    const int64_t limit = cfg_.data.eval_max_samples;
     while (auto batch = loader.next()) {
+      if (limit > 0 && samples >= limit) break;  // unshuffled: the first examples of the file
       samples += batch->global_samples;
       for (const auto& mb : batch->micro_batches) {
         next_token_targets(mb.labels.data(), targets_.data(), mb.count, mb.seq_len);

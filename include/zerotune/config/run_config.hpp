@@ -26,6 +26,7 @@ struct ModelConfig {
 struct DataConfig {
   std::string train_file;        // HDF5 token file (zerotune prep); "synthetic" = built-in demo corpus
   std::string eval_file;         // optional; "" = no eval
+  int64_t eval_max_samples = 0;  // > 0: evaluate on the first N examples (whole eval batches)
   bool shuffle = true;
   bool drop_last = true;
   int64_t prefetch_steps = 2;
