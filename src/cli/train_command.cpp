@@ -3,13 +3,13 @@
 #include <cstdio>
 #include <iostream>
 
+#include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
+#include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/embedded_config.hpp"
 #include "zerotune/ops/cpu_threads.hpp"
-#include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/runtime/device.hpp"
-#include "zerotune/base/atomic_file.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/runtime/memory_monitor.hpp"
@@ -82,7 +82,8 @@ TrainArguments parse_train_arguments(const std::vector<std::string>& args) {
     } else if (arg == "--run-dir") {
       a.run_dir = value_of(args, i);
     } else {
-      throw InputError("command line: unknown argument \"" + arg + "\" (see zerotune train --help)");
+      throw InputError("command line: unknown argument \"" + arg +
+                       "\" (see zerotune train --help)");
     }
   }
   return a;

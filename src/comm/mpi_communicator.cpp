@@ -1,12 +1,13 @@
 // Communicator over MPI for host buffers: MPI_Iallreduce, MPI_Ireduce_scatter_block,
 // MPI_Iallgather, MPI_Ibcast. wait() polls MPI_Test so it can give up after the timeout:
 // a peer that died (or hangs) turns into PeerFailure rather than a job that never ends.
+#include "zerotune/comm/mpi_communicator.hpp"
+
 #include <mpi.h>
 
 #include <thread>
 
 #include "zerotune/base/error.hpp"
-#include "zerotune/comm/mpi_communicator.hpp"
 
 namespace zerotune::comm {
 
@@ -22,20 +23,28 @@ void check_mpi(int rc, const char* call) {
 
 MPI_Datatype mpi_type(DataType type) {
   switch (type) {
-    case DataType::kFloat32: return MPI_FLOAT;
-    case DataType::kFloat64: return MPI_DOUBLE;
-    case DataType::kInt32: return MPI_INT32_T;
-    case DataType::kInt64: return MPI_INT64_T;
-    case DataType::kUint8: return MPI_UINT8_T;
+    case DataType::kFloat32:
+      return MPI_FLOAT;
+    case DataType::kFloat64:
+      return MPI_DOUBLE;
+    case DataType::kInt32:
+      return MPI_INT32_T;
+    case DataType::kInt64:
+      return MPI_INT64_T;
+    case DataType::kUint8:
+      return MPI_UINT8_T;
   }
   return MPI_DATATYPE_NULL;
 }
 
 MPI_Op mpi_op(ReduceOp op) {
   switch (op) {
-    case ReduceOp::kSum: return MPI_SUM;
-    case ReduceOp::kMax: return MPI_MAX;
-    case ReduceOp::kMin: return MPI_MIN;
+    case ReduceOp::kSum:
+      return MPI_SUM;
+    case ReduceOp::kMax:
+      return MPI_MAX;
+    case ReduceOp::kMin:
+      return MPI_MIN;
   }
   return MPI_OP_NULL;
 }
@@ -121,10 +130,10 @@ class MpiCommunicator : public Communicator {
     const char* in_place_at =
         static_cast<const char*>(recv) + rank_ * send_count * element_bytes(type);
     MPI_Request r;
-    check_mpi(MPI_Iallgather(send == in_place_at ? MPI_IN_PLACE : send, mpi_count(send_count),
-                             mpi_type(type), recv, mpi_count(send_count), mpi_type(type), comm_,
-                             &r),
-              "MPI_Iallgather");
+    check_mpi(
+        MPI_Iallgather(send == in_place_at ? MPI_IN_PLACE : send, mpi_count(send_count),
+                       mpi_type(type), recv, mpi_count(send_count), mpi_type(type), comm_, &r),
+        "MPI_Iallgather");
     return make(r, "MPI_Iallgather");
   }
 
@@ -159,7 +168,8 @@ std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm base, const CommOpt
 
 MPI_Comm mpi_comm_of(const Communicator& comm) {
   if (auto* mpi = dynamic_cast<const MpiCommunicator*>(&comm)) return mpi->mpi_comm();
-  throw std::invalid_argument(std::string("no MPI communicator behind transport ") + comm.transport());
+  throw std::invalid_argument(std::string("no MPI communicator behind transport ") +
+                              comm.transport());
 }
 
 }  // namespace zerotune::comm

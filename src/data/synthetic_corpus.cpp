@@ -11,20 +11,20 @@ namespace zerotune::data {
 namespace {
 
 constexpr std::array<std::string_view, 12> kSubjects = {
-    "the cat", "a young dog", "my neighbour", "the old sailor", "a tired student",
-    "the baker", "our teacher", "a small bird", "the farmer", "my sister", "the captain",
-    "a quiet child"};
-constexpr std::array<std::string_view, 10> kVerbs = {
-    "found", "carried", "painted", "lost", "watched", "cleaned", "sold", "opened", "built",
-    "forgot"};
+    "the cat",         "a young dog", "my neighbour", "the old sailor",
+    "a tired student", "the baker",   "our teacher",  "a small bird",
+    "the farmer",      "my sister",   "the captain",  "a quiet child"};
+constexpr std::array<std::string_view, 10> kVerbs = {"found",   "carried", "painted", "lost",
+                                                     "watched", "cleaned", "sold",    "opened",
+                                                     "built",   "forgot"};
 constexpr std::array<std::string_view, 12> kObjects = {
-    "a red box", "the letter", "an apple", "the blue boat", "a heavy book", "the garden gate",
-    "a broken clock", "the silver key", "a warm coat", "the map", "a wooden chair",
-    "the lantern"};
+    "a red box",    "the letter",      "an apple",       "the blue boat",
+    "a heavy book", "the garden gate", "a broken clock", "the silver key",
+    "a warm coat",  "the map",         "a wooden chair", "the lantern"};
 constexpr std::array<std::string_view, 8> kPlaces = {
-    "near the river", "in the kitchen", "at the market", "behind the house", "on the hill",
-    "by the station", "in the forest", "under the bridge"};
-constexpr std::array<std::string_view, 6> kTimes = {"yesterday", "this morning", "at noon",
+    "near the river", "in the kitchen", "at the market", "behind the house",
+    "on the hill",    "by the station", "in the forest", "under the bridge"};
+constexpr std::array<std::string_view, 6> kTimes = {"yesterday",   "this morning", "at noon",
                                                     "last winter", "every sunday", "tonight"};
 
 template <typename Array>

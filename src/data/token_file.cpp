@@ -5,8 +5,8 @@
 #include <stdexcept>
 
 #include "zerotune/base/error.hpp"
-#include "zerotune/data/hdf5_attributes.hpp"
 #include "zerotune/base/hdf5_handle.hpp"
+#include "zerotune/data/hdf5_attributes.hpp"
 
 namespace zerotune::data {
 

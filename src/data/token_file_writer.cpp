@@ -7,8 +7,8 @@
 #include <stdexcept>
 
 #include "zerotune/base/error.hpp"
-#include "zerotune/data/hdf5_attributes.hpp"
 #include "zerotune/base/hdf5_handle.hpp"
+#include "zerotune/data/hdf5_attributes.hpp"
 #include "zerotune/data/token_file.hpp"
 
 namespace zerotune::data {

@@ -65,8 +65,12 @@ std::string broadcast_string(const std::string& value) {
 
 }  // namespace
 
-fs::path JobDir::memory_file(int rank) const { return root_ / "memory" / rank_file("rank", rank, "csv"); }
-fs::path JobDir::log_file(int rank) const { return root_ / "logs" / rank_file("rank", rank, "log"); }
+fs::path JobDir::memory_file(int rank) const {
+  return root_ / "memory" / rank_file("rank", rank, "csv");
+}
+fs::path JobDir::log_file(int rank) const {
+  return root_ / "logs" / rank_file("rank", rank, "log");
+}
 
 std::string job_dir_name(const std::string& run_name, const Topology& topology) {
   return run_name + "-" + (topology.job_id.empty() ? timestamp_now() : topology.job_id);

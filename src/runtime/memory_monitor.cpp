@@ -73,13 +73,13 @@ void MemoryMonitor::record(const MemorySample& s) {
   };
   raise(peak_used_, s.device_used_bytes);
   raise(peak_allocated_, s.allocated_bytes);
-  const double t =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::lock_guard<std::mutex> lock(mutex_);
   char line[160];
   std::snprintf(line, sizeof(line), "%.3f,%lld,%lld,%lld,%lld\n", t,
                 static_cast<long long>(step_.load()), static_cast<long long>(s.device_used_bytes),
-                static_cast<long long>(s.allocated_bytes), static_cast<long long>(s.reserved_bytes));
+                static_cast<long long>(s.allocated_bytes),
+                static_cast<long long>(s.reserved_bytes));
   csv_ << line;
   csv_.flush();
 }

@@ -24,10 +24,14 @@ int stop_signal_received() { return g_stop_signal; }
 
 const char* stop_signal_name(int signal_number) {
   switch (signal_number) {
-    case SIGUSR1: return "SIGUSR1";
-    case SIGTERM: return "SIGTERM";
-    case 0: return "none";
-    default: return "signal";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGTERM:
+      return "SIGTERM";
+    case 0:
+      return "none";
+    default:
+      return "signal";
   }
 }
 

@@ -53,9 +53,12 @@ void check_agrees(const EnvMap& env, const std::string& key, int mpi_value, cons
 
 const char* launcher_name(Launcher launcher) {
   switch (launcher) {
-    case Launcher::Single: return "single";
-    case Launcher::Mpi: return "mpi";
-    case Launcher::Slurm: return "slurm";
+    case Launcher::Single:
+      return "single";
+    case Launcher::Mpi:
+      return "mpi";
+    case Launcher::Slurm:
+      return "slurm";
   }
   return "?";
 }

@@ -1,6 +1,5 @@
 #include "zerotune/train/checkpoint.hpp"
 
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -8,10 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "zerotune/base/hdf5_handle.hpp"
-#include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
+#include "zerotune/base/hdf5_handle.hpp"
+#include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 
 namespace zerotune::train {
@@ -42,7 +41,8 @@ std::string rank_file_name(int rank) {
 
 // Every rank learns whether any rank failed, so all of them throw together.
 void agree_or_throw(const std::string& local_error, comm::Communicator& comm) {
-  const int failed = comm.all_reduce_value<int32_t>(local_error.empty() ? 0 : 1, comm::ReduceOp::kMax);
+  const int failed =
+      comm.all_reduce_value<int32_t>(local_error.empty() ? 0 : 1, comm::ReduceOp::kMax);
   if (failed) {
     throw LibraryError(local_error.empty() ? "checkpoint: another rank failed while saving"
                                            : local_error);
@@ -51,9 +51,10 @@ void agree_or_throw(const std::string& local_error, comm::Communicator& comm) {
 
 // `mpi` is MPI_COMM_NULL for a file of this process alone.
 Hdf5Handle open_for_write(const fs::path& path, MPI_Comm mpi) {
-    Hdf5Handle fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+  Hdf5Handle fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
 #ifdef ZEROTUNE_HDF5_PARALLEL
-  if (mpi != MPI_COMM_NULL) h5_check(H5Pset_fapl_mpio(fapl.get(), mpi, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  if (mpi != MPI_COMM_NULL)
+    h5_check(H5Pset_fapl_mpio(fapl.get(), mpi, MPI_INFO_NULL), "H5Pset_fapl_mpio");
 #else
   (void)mpi;
 #endif
@@ -62,19 +63,22 @@ Hdf5Handle open_for_write(const fs::path& path, MPI_Comm mpi) {
 
 // Reads are independent: every rank opens the file on its own.
 Hdf5Handle open_for_read(const fs::path& path) {
-    hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (id < 0) throw InputError(path.string() + ": cannot open checkpoint file: " + hdf5_error_stack());
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0)
+    throw InputError(path.string() + ": cannot open checkpoint file: " + hdf5_error_stack());
   return Hdf5Handle(id, H5Fclose, "H5Fclose");
 }
 
 void write_int_attribute(hid_t obj, const char* name, int64_t value) {
   Hdf5Handle space = h5_dataspace(H5Screate(H5S_SCALAR), "H5Screate");
-  Hdf5Handle attr = h5_attribute(H5Acreate2(obj, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
+  Hdf5Handle attr = h5_attribute(
+      H5Acreate2(obj, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
   h5_check(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value), "H5Awrite");
 }
 
 int64_t read_int_attribute(hid_t obj, const char* name, const fs::path& file) {
-  if (H5Aexists(obj, name) <= 0) throw InputError(file.string() + ": checkpoint attribute " + name + " is missing");
+  if (H5Aexists(obj, name) <= 0)
+    throw InputError(file.string() + ": checkpoint attribute " + name + " is missing");
   Hdf5Handle attr = h5_attribute(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen");
   int64_t value = 0;
   h5_check(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), "H5Aread");
@@ -83,8 +87,8 @@ int64_t read_int_attribute(hid_t obj, const char* name, const fs::path& file) {
 
 // Writes data[0, count) at [begin, begin + count) of dataset `name` [numel]; every rank of
 // a shared file calls this for every dataset (collective), count may be 0.
-void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t begin,
-                 int64_t count, const float* data, bool collective) {
+void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t begin, int64_t count,
+                 const float* data, bool collective) {
   const hsize_t dims[1] = {static_cast<hsize_t>(numel)};
   Hdf5Handle fspace = h5_dataspace(H5Screate_simple(1, dims, nullptr), "H5Screate_simple");
   Hdf5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
@@ -95,11 +99,14 @@ void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t beg
   }
   Hdf5Handle lcpl = h5_plist(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate");
   h5_check(H5Pset_create_intermediate_group(lcpl.get(), 1), "H5Pset_create_intermediate_group");
-  Hdf5Handle dset = h5_dataset(H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, fspace.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), "H5Dcreate2");
+  Hdf5Handle dset = h5_dataset(H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, fspace.get(),
+                                          lcpl.get(), dcpl.get(), H5P_DEFAULT),
+                               "H5Dcreate2");
   const hsize_t start[1] = {static_cast<hsize_t>(begin)}, n[1] = {static_cast<hsize_t>(count)};
   Hdf5Handle mspace = h5_dataspace(H5Screate_simple(1, n, nullptr), "H5Screate_simple");
   if (count > 0) {
-    h5_check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, n, nullptr), "H5Sselect_hyperslab");
+    h5_check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, n, nullptr),
+             "H5Sselect_hyperslab");
   } else {
     h5_check(H5Sselect_none(fspace.get()), "H5Sselect_none");
     h5_check(H5Sselect_none(mspace.get()), "H5Sselect_none");
@@ -108,27 +115,33 @@ void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t beg
 #ifdef ZEROTUNE_HDF5_PARALLEL
   if (collective) h5_check(H5Pset_dxpl_mpio(xfer.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
 #endif
-  h5_check(H5Dwrite(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), xfer.get(), data), "H5Dwrite");
+  h5_check(H5Dwrite(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), xfer.get(), data),
+           "H5Dwrite");
 }
 
 void read_slice(hid_t file, const fs::path& path, const std::string& name, int64_t numel,
                 int64_t begin, int64_t count, float* out) {
-  if (H5Lexists(file, "/units", H5P_DEFAULT) <= 0 || H5Lexists(file, name.c_str(), H5P_DEFAULT) <= 0) {
+  if (H5Lexists(file, "/units", H5P_DEFAULT) <= 0 ||
+      H5Lexists(file, name.c_str(), H5P_DEFAULT) <= 0) {
     throw InputError(path.string() + ": checkpoint dataset " + name + " is missing");
   }
   Hdf5Handle dset = h5_dataset(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "H5Dopen2");
   Hdf5Handle fspace = h5_dataspace(H5Dget_space(dset.get()), "H5Dget_space");
   hsize_t dims[1] = {0};
   if (H5Sget_simple_extent_ndims(fspace.get()) != 1 ||
-      (H5Sget_simple_extent_dims(fspace.get(), dims, nullptr), static_cast<int64_t>(dims[0]) != numel)) {
-    throw InputError(path.string() + ": checkpoint dataset " + name + " has the wrong shape (expected [" +
-                     std::to_string(numel) + "]): the checkpoint is from another model");
+      (H5Sget_simple_extent_dims(fspace.get(), dims, nullptr),
+       static_cast<int64_t>(dims[0]) != numel)) {
+    throw InputError(path.string() + ": checkpoint dataset " + name +
+                     " has the wrong shape (expected [" + std::to_string(numel) +
+                     "]): the checkpoint is from another model");
   }
   if (count == 0) return;
   const hsize_t start[1] = {static_cast<hsize_t>(begin)}, n[1] = {static_cast<hsize_t>(count)};
-  h5_check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, n, nullptr), "H5Sselect_hyperslab");
+  h5_check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, n, nullptr),
+           "H5Sselect_hyperslab");
   Hdf5Handle mspace = h5_dataspace(H5Screate_simple(1, n, nullptr), "H5Screate_simple");
-  h5_check(H5Dread(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), H5P_DEFAULT, out), "H5Dread");
+  h5_check(H5Dread(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), H5P_DEFAULT, out),
+           "H5Dread");
 }
 
 std::string dataset_name(const model::UnitLayout& unit, const std::string& array) {
@@ -145,7 +158,8 @@ std::vector<UnitArrays> arrays_of(ZeroEngine& engine, int unit) {
   std::vector<UnitArrays> arrays;
   arrays.push_back({"params", engine.parameters_held(unit)});
   for (int s = 0; s < engine.optimizer_state_count(); ++s) {
-    arrays.push_back({optimizer_state_name(engine.optimizer().kind, s), engine.optimizer_state(unit, s)});
+    arrays.push_back(
+        {optimizer_state_name(engine.optimizer().kind, s), engine.optimizer_state(unit, s)});
   }
   return arrays;
 }
@@ -187,10 +201,12 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
 
   const bool shared = kParallelHdf5 || comm.size() == 1;
   auto hdf5 = hdf5_lock();  // the data loader's thread may be reading a token file
-  const fs::path file_path = tmp_dir / (shared ? std::string("state.h5") : rank_file_name(comm.rank()));
+  const fs::path file_path =
+      tmp_dir / (shared ? std::string("state.h5") : rank_file_name(comm.rank()));
   try {
     const bool collective = shared && comm.size() > 1;
-    Hdf5Handle file = open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL);
+    Hdf5Handle file =
+        open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL);
     const auto& layout = engine.layout();
     for (size_t u = 0; u < layout.units.size(); ++u) {
       const UnitShard& shard = engine.shards()[u];
@@ -256,7 +272,8 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
   return final_dir;
 }
 
-TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine, comm::Communicator& comm) {
+TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine,
+                                 comm::Communicator& comm) {
   std::ifstream meta_in(dir / "meta.json");
   if (!meta_in) throw InputError((dir / "meta.json").string() + ": checkpoint metadata is missing");
   nlohmann::json meta;
@@ -267,8 +284,9 @@ TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine, comm::
   }
   const std::string saved_optimizer = meta.value("optimizer", "");
   if (saved_optimizer != optimizer_state_name(engine.optimizer().kind, 0)) {
-    throw InputError((dir / "meta.json").string() + ": optimizer: checkpoint has " + saved_optimizer +
-                     " state, train.optimizer asks for " + optimizer_state_name(engine.optimizer().kind, 0));
+    throw InputError((dir / "meta.json").string() + ": optimizer: checkpoint has " +
+                     saved_optimizer + " state, train.optimizer asks for " +
+                     optimizer_state_name(engine.optimizer().kind, 0));
   }
   const int saved_world = meta.value("world_size", 1);
   const bool shared = meta.value("layout", "shared") == "shared";
@@ -289,8 +307,10 @@ TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine, comm::
   const fs::path state_path = dir / (shared ? std::string("state.h5") : rank_file_name(0));
   hid_t first = file_of(0);
   const auto& s = engine.layout().shape;
-  const std::pair<const char*, int64_t> expected[] = {{"n_layer", s.n_layer}, {"n_head", s.n_head},
-                                                      {"n_embd", s.n_embd}, {"seq_len", s.seq_len},
+  const std::pair<const char*, int64_t> expected[] = {{"n_layer", s.n_layer},
+                                                      {"n_head", s.n_head},
+                                                      {"n_embd", s.n_embd},
+                                                      {"seq_len", s.seq_len},
                                                       {"vocab_size", s.vocab_size}};
   for (const auto& [key, value] : expected) {
     const int64_t saved = read_int_attribute(first, key, state_path);

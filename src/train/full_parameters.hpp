@@ -31,8 +31,8 @@ class FullParameters {
     for (size_t u = 0; u < buffers_.size(); ++u) {
       const int64_t n = shards_[u].shard_numel;
       float* base = buffers_[u].data();
-      pending.push_back(comm_.all_gather(base + comm_.rank() * n, base, n,
-                                         comm::DataType::kFloat32));
+      pending.push_back(
+          comm_.all_gather(base + comm_.rank() * n, base, n, comm::DataType::kFloat32));
     }
     for (auto& r : pending) r->wait();
   }

@@ -10,16 +10,22 @@ double theory_bytes_per_param(int stage, int world, bool mixed) {
   const double n = world;
   const double p = mixed ? 2 : 4, g = mixed ? 2 : 4, k = mixed ? 12 : 8;
   switch (stage) {
-    case 0: return p + g + k;
-    case 1: return p + g + k / n;
-    case 2: return p + (g + k) / n;
-    default: return (p + g + k) / n;
+    case 0:
+      return p + g + k;
+    case 1:
+      return p + g + k / n;
+    case 2:
+      return p + (g + k) / n;
+    default:
+      return (p + g + k) / n;
   }
 }
 
-void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm, const std::string& precision) {
+void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm,
+                      const std::string& precision) {
   const MemoryAccount mine = engine.memory_account();
-  const int64_t local[4] = {mine.parameter_bytes, mine.gradient_bytes, mine.optimizer_bytes, mine.scratch_bytes};
+  const int64_t local[4] = {mine.parameter_bytes, mine.gradient_bytes, mine.optimizer_bytes,
+                            mine.scratch_bytes};
   std::vector<int64_t> all(4 * comm.size());
   comm.all_gather(local, all.data(), 4, comm::DataType::kInt64)->wait();
   if (comm.rank() != 0) return;
@@ -28,16 +34,20 @@ void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm, const 
   const double mib = 1024.0 * 1024.0;
   auto& log = runtime::log();
   const bool mixed = precision != "fp32";
-  log.info("memory stage={} world_size={} params={} theory_bytes_per_param={:.2f} ({}) theory_fp32={:.2f} theory_mixed={:.2f}",
-           engine.stage(), comm.size(), mine.model_parameters,
-           theory_bytes_per_param(engine.stage(), comm.size(), mixed), mixed ? "mixed" : "fp32",
-           theory_bytes_per_param(engine.stage(), comm.size(), false),
-           theory_bytes_per_param(engine.stage(), comm.size(), true));
+  log.info(
+      "memory stage={} world_size={} params={} theory_bytes_per_param={:.2f} ({}) "
+      "theory_fp32={:.2f} theory_mixed={:.2f}",
+      engine.stage(), comm.size(), mine.model_parameters,
+      theory_bytes_per_param(engine.stage(), comm.size(), mixed), mixed ? "mixed" : "fp32",
+      theory_bytes_per_param(engine.stage(), comm.size(), false),
+      theory_bytes_per_param(engine.stage(), comm.size(), true));
   for (int r = 0; r < comm.size(); ++r) {
     const int64_t* a = &all[4 * r];
     const int64_t state = a[0] + a[1] + a[2];
-    log.info("memory rank={} params_mib={:.2f} grads_mib={:.2f} optimizer_mib={:.2f} scratch_mib={:.2f} bytes_per_param={:.2f}",
-             r, a[0] / mib, a[1] / mib, a[2] / mib, a[3] / mib, state / psi);
+    log.info(
+        "memory rank={} params_mib={:.2f} grads_mib={:.2f} optimizer_mib={:.2f} scratch_mib={:.2f} "
+        "bytes_per_param={:.2f}",
+        r, a[0] / mib, a[1] / mib, a[2] / mib, a[3] / mib, state / psi);
   }
 }
 

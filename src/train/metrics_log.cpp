@@ -60,19 +60,29 @@ void MetricsLog::config(const nlohmann::json& fields) {
 
 void MetricsLog::step(const StepRecord& r, bool print) {
   if (!enabled_) return;
-  write({{"type", "step"},           {"step", r.step},
-         {"epoch", r.epoch},         {"epoch_progress", r.epoch_progress},
-         {"loss", r.loss},           {"lr", r.lr},
-         {"grad_norm", r.grad_norm}, {"step_ms", r.step_ms},
-         {"tokens_per_s", r.tokens_per_s}, {"samples_per_s", r.samples_per_s},
-         {"mem_alloc_gib", r.mem_alloc_gib}, {"mem_peak_gib", r.mem_peak_gib}});
+  write({{"type", "step"},
+         {"step", r.step},
+         {"epoch", r.epoch},
+         {"epoch_progress", r.epoch_progress},
+         {"loss", r.loss},
+         {"lr", r.lr},
+         {"grad_norm", r.grad_norm},
+         {"step_ms", r.step_ms},
+         {"tokens_per_s", r.tokens_per_s},
+         {"samples_per_s", r.samples_per_s},
+         {"mem_alloc_gib", r.mem_alloc_gib},
+         {"mem_peak_gib", r.mem_peak_gib}});
   if (print) runtime::log().info(format_step_line(r));
 }
 
 void MetricsLog::eval(const EvalRecord& r) {
   if (!enabled_) return;
-  write({{"type", "eval"}, {"step", r.step}, {"epoch", r.epoch}, {"eval_loss", r.eval_loss},
-         {"eval_ppl", r.eval_ppl}, {"eval_samples_per_second", r.eval_samples_per_second},
+  write({{"type", "eval"},
+         {"step", r.step},
+         {"epoch", r.epoch},
+         {"eval_loss", r.eval_loss},
+         {"eval_ppl", r.eval_ppl},
+         {"eval_samples_per_second", r.eval_samples_per_second},
          {"eval_samples", r.eval_samples}});
   runtime::log().info(format_eval_line(r));
 }

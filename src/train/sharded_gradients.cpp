@@ -48,10 +48,10 @@ void ShardedGradients::ready(int unit) {
   const int s = it->second;
   scratch_of_unit_.erase(it);
   const int landing = s;  // one landing buffer per scratch buffer
-  in_flight_.push_back({unit, s, landing,
-                        comm_.reduce_scatter(scratch_.data(s), landing_[landing].data(),
-                                             shards_[unit].shard_numel, comm::DataType::kFloat32,
-                                             comm::ReduceOp::kSum)});
+  in_flight_.push_back(
+      {unit, s, landing,
+       comm_.reduce_scatter(scratch_.data(s), landing_[landing].data(), shards_[unit].shard_numel,
+                            comm::DataType::kFloat32, comm::ReduceOp::kSum)});
 }
 
 void ShardedGradients::complete_oldest() {

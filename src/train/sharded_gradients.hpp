@@ -9,9 +9,9 @@
 #include <map>
 #include <vector>
 
+#include "unit_buffer_pool.hpp"
 #include "zerotune/comm/communicator.hpp"
 #include "zerotune/runtime/device.hpp"
-#include "unit_buffer_pool.hpp"
 #include "zerotune/train/shard_layout.hpp"
 
 namespace zerotune::train {
@@ -25,10 +25,10 @@ class ShardedGradients {
   ShardedGradients(const std::vector<UnitShard>& shards, comm::Communicator& comm,
                    runtime::Device& device);
 
-  void clear();                   // zero the accumulators (start of a step)
-  float* scratch(int unit);       // zeroed unit-sized buffer, the same one until ready(unit)
-  void ready(int unit);           // start the reduce-scatter of the unit's scratch
-  void complete_all();            // wait and accumulate everything in flight
+  void clear();              // zero the accumulators (start of a step)
+  float* scratch(int unit);  // zeroed unit-sized buffer, the same one until ready(unit)
+  void ready(int unit);      // start the reduce-scatter of the unit's scratch
+  void complete_all();       // wait and accumulate everything in flight
   float* accumulated(int unit) { return accumulators_[unit].data(); }
   int64_t accumulator_bytes() const;
   int64_t scratch_bytes() const;

@@ -36,7 +36,8 @@ std::string resolve_data_file(const std::string& name, const std::string& split,
   if (name != "synthetic") return name;
   const auto path = ctx.job_dir.root() / ("synthetic-" + split + ".h5");
   if (ctx.topology.is_root() && !std::filesystem::exists(path)) {
-    data::write_synthetic_token_file(path.string(), examples, ctx.config.model.seq_len, seed, split);
+    data::write_synthetic_token_file(path.string(), examples, ctx.config.model.seq_len, seed,
+                                     split);
   }
   ctx.comm->barrier();
   return path.string();
@@ -74,7 +75,8 @@ class Trainer {
     opt.eps = cfg_.train.eps;
     opt.momentum = cfg_.train.momentum;
     opt.weight_decay = cfg_.train.weight_decay;
-    engine_ = ZeroEngine::create(static_cast<int>(cfg_.zero.stage), layout_, opt, comm_, *ctx.device);
+    engine_ =
+        ZeroEngine::create(static_cast<int>(cfg_.zero.stage), layout_, opt, comm_, *ctx.device);
     model_ = std::make_unique<model::Gpt2<float>>(shape_, cfg_.train.micro_batch_size);
 
     const std::string train_path =
@@ -101,9 +103,8 @@ class Trainer {
           resolve_data_file(cfg_.data.eval_file, "validation", ctx, 256, cfg_.train.seed + 12);
       eval_file_ = open_token_file(eval_path, cfg_.model);
     }
-    total_steps_ = cfg_.train.max_steps > 0
-                       ? cfg_.train.max_steps
-                       : cfg_.train.epochs * train_loader_->steps_per_epoch();
+    total_steps_ = cfg_.train.max_steps > 0 ? cfg_.train.max_steps
+                                            : cfg_.train.epochs * train_loader_->steps_per_epoch();
     targets_.resize(cfg_.train.micro_batch_size * cfg_.model.seq_len);
     schedule_ = std::make_unique<LrSchedule>(cfg_.train.lr, parse_lr_decay(cfg_.train.schedule),
                                              cfg_.train.warmup_steps, total_steps_,
@@ -140,12 +141,15 @@ class Trainer {
       log_step(progress, loss, step_s, *batch);
 
       // Every rank must agree to stop at the same step, so the flag is all-reduced.
-      const int stop = comm_.all_reduce_value<int32_t>(runtime::stop_signal_received(), comm::ReduceOp::kMax);
+      const int stop =
+          comm_.all_reduce_value<int32_t>(runtime::stop_signal_received(), comm::ReduceOp::kMax);
       if (stop) {
         save(progress, "preempted");
         runtime::log().info("stopping after step {} on {}: exit {} asks the job script to requeue",
                             progress.step, runtime::stop_signal_name(stop), kExitRequeue);
-        metrics_.event({{"type", "stopped"}, {"step", progress.step}, {"signal", runtime::stop_signal_name(stop)}});
+        metrics_.event({{"type", "stopped"},
+                        {"step", progress.step},
+                        {"signal", runtime::stop_signal_name(stop)}});
         return kExitRequeue;
       }
       if (cfg_.checkpoint.every_n_steps > 0 && progress.step % cfg_.checkpoint.every_n_steps == 0 &&
@@ -177,8 +181,9 @@ class Trainer {
  private:
   void check_device_support() const {
     if (ctx_.device->is_host() && cfg_.train.precision != "fp32") {
-      throw InputError(cfg_.source + ": train.precision: " + cfg_.train.precision +
-                       " needs a CUDA device; CPU runs compute in fp32 (set train.precision: fp32)");
+      throw InputError(
+          cfg_.source + ": train.precision: " + cfg_.train.precision +
+          " needs a CUDA device; CPU runs compute in fp32 (set train.precision: fp32)");
     }
   }
 
@@ -187,23 +192,35 @@ class Trainer {
     const auto& t = ctx_.topology;
     std::string nodes;
     for (const auto& n : t.node_names) nodes += (nodes.empty() ? "" : ",") + n;
-    log.info("topology world_size={} num_nodes={} node_names={} launcher={} job_id={} restart_count={} comm={} device={}",
-             t.world_size, t.num_nodes, nodes, runtime::launcher_name(t.launcher),
-             t.job_id.empty() ? "-" : t.job_id, t.restart_count, comm_.transport(), ctx_.device->name());
-    log.info("run strategy={} zero_stage={} offload={} precision={} world_size={} params={} n_layer={} n_head={} n_embd={} seq_len={} vocab_size={} micro_batch_size={} grad_accum={} global_batch_size={} steps_per_epoch={} total_steps={} run_dir={}",
-             strategy_name(cfg_), cfg_.zero.stage, cfg_.zero.offload, cfg_.train.precision, comm_.size(),
-             layout_.total_numel(), shape_.n_layer, shape_.n_head, shape_.n_embd, shape_.seq_len,
-             shape_.vocab_size, cfg_.train.micro_batch_size, grad_accum_, cfg_.train.global_batch_size,
-             train_loader_->steps_per_epoch(), total_steps_, ctx_.job_dir.root().string());
+    log.info(
+        "topology world_size={} num_nodes={} node_names={} launcher={} job_id={} restart_count={} "
+        "comm={} device={}",
+        t.world_size, t.num_nodes, nodes, runtime::launcher_name(t.launcher),
+        t.job_id.empty() ? "-" : t.job_id, t.restart_count, comm_.transport(), ctx_.device->name());
+    log.info(
+        "run strategy={} zero_stage={} offload={} precision={} world_size={} params={} n_layer={} "
+        "n_head={} n_embd={} seq_len={} vocab_size={} micro_batch_size={} grad_accum={} "
+        "global_batch_size={} steps_per_epoch={} total_steps={} run_dir={}",
+        strategy_name(cfg_), cfg_.zero.stage, cfg_.zero.offload, cfg_.train.precision, comm_.size(),
+        layout_.total_numel(), shape_.n_layer, shape_.n_head, shape_.n_embd, shape_.seq_len,
+        shape_.vocab_size, cfg_.train.micro_batch_size, grad_accum_, cfg_.train.global_batch_size,
+        train_loader_->steps_per_epoch(), total_steps_, ctx_.job_dir.root().string());
     if (cfg_.zero.offload && ctx_.device->is_host()) {
-      log.info("zero.offload: the optimizer already runs on the CPU in a CPU run; nothing to offload");
+      log.info(
+          "zero.offload: the optimizer already runs on the CPU in a CPU run; nothing to offload");
     }
-    metrics_.config({{"strategy", strategy_name(cfg_)}, {"zero_stage", cfg_.zero.stage},
-                     {"offload", cfg_.zero.offload}, {"precision", cfg_.train.precision},
-                     {"world_size", comm_.size()}, {"global_batch_size", cfg_.train.global_batch_size},
-                     {"micro_batch_size", cfg_.train.micro_batch_size}, {"grad_accum", grad_accum_},
-                     {"parameters", layout_.total_numel()}, {"steps_per_epoch", train_loader_->steps_per_epoch()},
-                     {"total_steps", total_steps_}, {"restart_count", ctx_.topology.restart_count}});
+    metrics_.config({{"strategy", strategy_name(cfg_)},
+                     {"zero_stage", cfg_.zero.stage},
+                     {"offload", cfg_.zero.offload},
+                     {"precision", cfg_.train.precision},
+                     {"world_size", comm_.size()},
+                     {"global_batch_size", cfg_.train.global_batch_size},
+                     {"micro_batch_size", cfg_.train.micro_batch_size},
+                     {"grad_accum", grad_accum_},
+                     {"parameters", layout_.total_numel()},
+                     {"steps_per_epoch", train_loader_->steps_per_epoch()},
+                     {"total_steps", total_steps_},
+                     {"restart_count", ctx_.topology.restart_count}});
     log_memory_table(*engine_, comm_, cfg_.train.precision);
   }
 
@@ -211,7 +228,9 @@ class Trainer {
     std::optional<std::filesystem::path> from;
     if (ctx_.resume == "auto") {
       from = latest_checkpoint(ctx_.job_dir.checkpoints());
-      if (!from) runtime::log().info("resume auto: no checkpoint in {}, starting fresh", ctx_.job_dir.checkpoints().string());
+      if (!from)
+        runtime::log().info("resume auto: no checkpoint in {}, starting fresh",
+                            ctx_.job_dir.checkpoints().string());
     } else if (!ctx_.resume.empty()) {
       from = std::filesystem::path(ctx_.resume);
     }
@@ -220,8 +239,8 @@ class Trainer {
       return {};
     }
     TrainingProgress p = load_checkpoint(*from, *engine_, comm_);
-    runtime::log().info("resumed from step {} (checkpoint {}, epoch {}, consumed_samples {})", p.step,
-                        from->string(), p.position.epoch + 1, p.position.consumed_samples);
+    runtime::log().info("resumed from step {} (checkpoint {}, epoch {}, consumed_samples {})",
+                        p.step, from->string(), p.position.epoch + 1, p.position.consumed_samples);
     metrics_.event({{"type", "resumed"}, {"step", p.step}, {"checkpoint", from->string()}});
     return p;
   }
@@ -233,7 +252,8 @@ class Trainer {
     int64_t local_tokens = 0;
     for (const auto& mb : batch.micro_batches) {
       next_token_targets(mb.labels.data(), targets_.data(), mb.count, mb.seq_len);
-      for (int64_t i = 0; i < mb.count * mb.seq_len; ++i) local_tokens += targets_[i] != model::kIgnoreIndex;
+      for (int64_t i = 0; i < mb.count * mb.seq_len; ++i)
+        local_tokens += targets_[i] != model::kIgnoreIndex;
     }
     const int64_t global_tokens = comm_.all_reduce_value(local_tokens, comm::ReduceOp::kSum);
     const float loss_scale = global_tokens > 0 ? 1.0f / static_cast<float>(global_tokens) : 0.0f;
@@ -244,7 +264,8 @@ class Trainer {
       const auto& mb = batch.micro_batches[a];
       next_token_targets(mb.labels.data(), targets_.data(), mb.count, mb.seq_len);
       engine_->begin_micro_batch(a + 1 == batch.micro_batches.size());
-      local_loss_sum += model_->forward(mb.input_ids.data(), targets_.data(), mb.count, mb.seq_len, *engine_).sum;
+      local_loss_sum +=
+          model_->forward(mb.input_ids.data(), targets_.data(), mb.count, mb.seq_len, *engine_).sum;
       model_->backward(loss_scale, *engine_, *engine_);
     }
     engine_->finish_gradients();
@@ -255,17 +276,19 @@ class Trainer {
     return global_tokens > 0 ? loss_sum / global_tokens : 0.0;
   }
 
-  void log_step(const TrainingProgress& p, double loss, double step_s, const data::StepBatch& batch) {
+  void log_step(const TrainingProgress& p, double loss, double step_s,
+                const data::StepBatch& batch) {
     if (ctx_.monitor) ctx_.monitor->set_step(p.step);
     StepRecord r;
     r.step = p.step;
     r.total_steps = total_steps_;
     r.epoch = batch.position.epoch + 1;
-    r.epoch_progress = batch.position.epoch +
-                       static_cast<double>(p.position.epoch > batch.position.epoch
-                                               ? train_loader_->steps_per_epoch()
-                                               : p.position.consumed_samples / cfg_.train.global_batch_size) /
-                           train_loader_->steps_per_epoch();
+    r.epoch_progress =
+        batch.position.epoch +
+        static_cast<double>(p.position.epoch > batch.position.epoch
+                                ? train_loader_->steps_per_epoch()
+                                : p.position.consumed_samples / cfg_.train.global_batch_size) /
+            train_loader_->steps_per_epoch();
     r.loss = loss;
     r.lr = lr_;
     r.grad_norm = grad_norm_;
@@ -304,7 +327,8 @@ class Trainer {
       samples += batch->global_samples;
       for (const auto& mb : batch->micro_batches) {
         next_token_targets(mb.labels.data(), targets_.data(), mb.count, mb.seq_len);
-        const auto l = model_->forward(mb.input_ids.data(), targets_.data(), mb.count, mb.seq_len, *engine_);
+        const auto l =
+            model_->forward(mb.input_ids.data(), targets_.data(), mb.count, mb.seq_len, *engine_);
         loss_sum += l.sum;
         tokens += l.tokens;
       }
@@ -325,9 +349,10 @@ class Trainer {
     const auto t0 = Clock::now();
     const auto dir = save_checkpoint(ctx_.job_dir.checkpoints(), *engine_, p, config::to_yaml(cfg_),
                                      static_cast<int>(cfg_.checkpoint.keep_last), comm_);
-    runtime::log().info("checkpoint saved at step {} (reason: {}) dir={} seconds={:.2f}", p.step, reason,
-                        dir.string(), seconds_since(t0));
-    metrics_.event({{"type", "checkpoint"}, {"step", p.step}, {"reason", reason}, {"dir", dir.string()}});
+    runtime::log().info("checkpoint saved at step {} (reason: {}) dir={} seconds={:.2f}", p.step,
+                        reason, dir.string(), seconds_since(t0));
+    metrics_.event(
+        {{"type", "checkpoint"}, {"step", p.step}, {"reason", reason}, {"dir", dir.string()}});
   }
 
   RunContext& ctx_;

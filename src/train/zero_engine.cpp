@@ -2,10 +2,10 @@
 // from shards, and the update loop that splits a range by its tensors' weight decay.
 #include "zerotune/train/zero_engine.hpp"
 
-#include "zerotune/train/grad_clip.hpp"
-
 #include <cmath>
 #include <stdexcept>
+
+#include "zerotune/train/grad_clip.hpp"
 
 namespace zerotune::train {
 
@@ -22,10 +22,14 @@ std::unique_ptr<ZeroEngine> ZeroEngine::create(int stage, const model::Gpt2Layou
                                                const OptimizerSettings& optimizer,
                                                comm::Communicator& comm, runtime::Device& device) {
   switch (stage) {
-    case 0: return make_zero_stage0(layout, optimizer, comm, device);
-    case 1: return make_zero_stage1(layout, optimizer, comm, device);
-    case 2: return make_zero_stage2(layout, optimizer, comm, device);
-    case 3: return make_zero_stage3(layout, optimizer, comm, device);
+    case 0:
+      return make_zero_stage0(layout, optimizer, comm, device);
+    case 1:
+      return make_zero_stage1(layout, optimizer, comm, device);
+    case 2:
+      return make_zero_stage2(layout, optimizer, comm, device);
+    case 3:
+      return make_zero_stage3(layout, optimizer, comm, device);
   }
   throw std::invalid_argument("zero.stage must be 0, 1, 2 or 3");
 }
@@ -85,7 +89,8 @@ double ZeroEngine::global_grad_norm() {
     sum_squares += grad_sum_of_squares(reduced_gradients(unit), optimizer_range(unit).owned());
   }
   // One all-reduce of one number: shards are disjoint, so their squares add up.
-  if (!gradients_replicated()) sum_squares = comm_.all_reduce_value(sum_squares, comm::ReduceOp::kSum);
+  if (!gradients_replicated())
+    sum_squares = comm_.all_reduce_value(sum_squares, comm::ReduceOp::kSum);
   return std::sqrt(sum_squares);
 }
 

@@ -1,6 +1,6 @@
-#include <boost/test/unit_test.hpp>
-
 #include "zerotune/model/gpt2_layout.hpp"
+
+#include <boost/test/unit_test.hpp>
 
 using namespace zerotune::model;
 

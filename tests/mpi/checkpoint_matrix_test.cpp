@@ -1,9 +1,9 @@
 // World-size independent checkpoints: a stage-3 run on 4 ranks saves at step 3; resumed on
 // 2 ranks at stage 3 and on 1 rank at stage 0, both continue the uninterrupted 4-rank curve.
 // Runs at world size 4 (the mpi_np4 test); other world sizes have nothing to check.
-#include <boost/test/unit_test.hpp>
 #include <mpi.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 
 #include "training_harness.hpp"
@@ -21,8 +21,8 @@ BOOST_AUTO_TEST_CASE(stage3_on_4_ranks_resumes_on_2_ranks_and_on_1_rank_stage0) 
     return;
   }
   const auto full_dir = shared_scratch("matrix-4");
-  TrainedRun full = train_in_process(*world, {"zero.stage=3", "train.micro_batch_size=3",
-                                              "checkpoint.every_n_steps=3"}, full_dir);
+  TrainedRun full = train_in_process(
+      *world, {"zero.stage=3", "train.micro_batch_size=3", "checkpoint.every_n_steps=3"}, full_dir);
   const std::string step3 = (full_dir / "checkpoints" / "step-000003").string();
 
   // Two ranks, stage 3.
@@ -52,7 +52,8 @@ BOOST_AUTO_TEST_CASE(stage3_on_4_ranks_resumes_on_2_ranks_and_on_1_rank_stage0) 
     BOOST_TEST_REQUIRE(resumed->losses.size() == 3u, what << " logged steps 4..6");
     for (int64_t step = 4; step <= 6; ++step) {
       const double want = full.losses.at(step), got = resumed->losses.at(step);
-      BOOST_TEST(std::abs(got - want) / want < 1e-5, what << " step " << step << ": " << got << " vs " << want);
+      BOOST_TEST(std::abs(got - want) / want < 1e-5,
+                 what << " step " << step << ": " << got << " vs " << want);
     }
     BOOST_TEST(max_relative_param_difference(*resumed, full) < 1e-4, what);
   }

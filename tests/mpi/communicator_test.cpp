@@ -1,7 +1,7 @@
 // Communicator over MPI at any world size: results against closed forms in the ranks.
-#include <boost/test/unit_test.hpp>
 #include <mpi.h>
 
+#include <boost/test/unit_test.hpp>
 #include <numeric>
 #include <vector>
 

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "zerotune/comm/mpi_communicator.hpp"
-#include "zerotune/model/gpt2_layout.hpp"
 #include "zerotune/config/run_config.hpp"
+#include "zerotune/model/gpt2_layout.hpp"
 #include "zerotune/runtime/device.hpp"
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/train/checkpoint.hpp"
@@ -73,8 +73,9 @@ std::map<int64_t, double> read_losses(const fs::path& metrics) {
 std::map<std::string, std::vector<float>> read_params(const fs::path& checkpoint,
                                                       const config::RunConfig& cfg) {
   auto self = comm::make_mpi_communicator(MPI_COMM_SELF);
-  const auto layout = model::make_gpt2_layout({cfg.model.n_layer, cfg.model.n_head, cfg.model.n_embd,
-                                               cfg.model.seq_len, cfg.model.vocab_size});
+  const auto layout =
+      model::make_gpt2_layout({cfg.model.n_layer, cfg.model.n_head, cfg.model.n_embd,
+                               cfg.model.seq_len, cfg.model.vocab_size});
   train::OptimizerSettings optimizer;
   optimizer.kind = train::parse_optimizer_kind(cfg.train.optimizer);
   auto engine = train::ZeroEngine::create(0, layout, optimizer, *self, runtime::cpu_device());
@@ -124,7 +125,8 @@ double max_relative_param_difference(const TrainedRun& a, const TrainedRun& b) {
   for (const auto& [unit, pa] : a.final_params) {
     const auto& pb = b.final_params.at(unit);
     for (size_t i = 0; i < pa.size(); ++i) {
-      worst = std::max(worst, std::abs(double(pa[i]) - pb[i]) / std::max(1.0, std::abs(double(pb[i]))));
+      worst =
+          std::max(worst, std::abs(double(pa[i]) - pb[i]) / std::max(1.0, std::abs(double(pb[i]))));
     }
   }
   return worst;

@@ -1,9 +1,9 @@
 // Same math at any world size and stage: for one global batch (12 samples), stages 0-3 on
 // this mpiexec's world give the single-rank run's loss at every step, and its parameters.
 // The reference is a stage-0 run of rank 0 alone, with no accumulation (micro batch 12).
-#include <boost/test/unit_test.hpp>
 #include <mpi.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 
 #include "training_harness.hpp"
@@ -50,12 +50,14 @@ void check_stage(int stage) {
   const int64_t per_rank = 12 / comm->size();
   const int64_t micro = per_rank % 2 == 0 ? 2 : 1;  // accumulation: 6, 3, 2, 3 micro-batches
   const auto dir = shared_scratch("stage" + std::to_string(stage));
-  TrainedRun run = train_in_process(*comm, {"zero.stage=" + std::to_string(stage),
-                                            "train.micro_batch_size=" + std::to_string(micro)}, dir);
+  TrainedRun run = train_in_process(
+      *comm,
+      {"zero.stage=" + std::to_string(stage), "train.micro_batch_size=" + std::to_string(micro)},
+      dir);
   BOOST_TEST(run.exit_code == 0);
   if (comm->rank() == 0) {
-    check_matches_reference(run, "stage " + std::to_string(stage) + " on " +
-                                     std::to_string(comm->size()) + " ranks");
+    check_matches_reference(
+        run, "stage " + std::to_string(stage) + " on " + std::to_string(comm->size()) + " ranks");
   }
 }
 
@@ -88,8 +90,10 @@ BOOST_AUTO_TEST_CASE(accumulation_two_by_two_equals_micro_four) {
                              shared_scratch("accum-whole"));
   }
   comm->barrier();
-  TrainedRun accum = train_in_process(*comm, {"train.global_batch_size=4", "train.micro_batch_size=" + std::to_string(2 / comm->size())},
-                                      shared_scratch("accum-split"));
+  TrainedRun accum = train_in_process(
+      *comm,
+      {"train.global_batch_size=4", "train.micro_batch_size=" + std::to_string(2 / comm->size())},
+      shared_scratch("accum-split"));
   if (comm->rank() != 0) return;
   for (const auto& [step, loss] : whole.losses) {
     BOOST_TEST(std::abs(accum.losses.at(step) - loss) / loss < kLossTolerance, "step " << step);

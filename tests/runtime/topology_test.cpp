@@ -1,12 +1,14 @@
+#include "zerotune/runtime/topology.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include "zerotune/base/error.hpp"
-#include "zerotune/runtime/topology.hpp"
 
 using namespace zerotune::runtime;
 
 namespace {
-MpiFacts facts(int rank, int world, int local = 0, int local_world = 1, int node = 0, int nodes = 1) {
+MpiFacts facts(int rank, int world, int local = 0, int local_world = 1, int node = 0,
+               int nodes = 1) {
   MpiFacts f;
   f.rank = rank;
   f.world_size = world;
@@ -41,10 +43,10 @@ BOOST_AUTO_TEST_CASE(mpiexec_without_slurm_uses_mpi_layout) {
 
 BOOST_AUTO_TEST_CASE(srun_step_takes_nodes_from_slurm) {
   EnvMap env = {{"SLURM_JOB_ID", "4242"},     {"SLURM_JOB_NAME", "zero3"},
-                {"SLURM_STEP_ID", "0"},        {"SLURM_PROCID", "2"},
-                {"SLURM_NTASKS", "4"},         {"SLURM_LOCALID", "0"},
-                {"SLURM_NODEID", "1"},         {"SLURM_STEP_NUM_NODES", "2"},
-                {"SLURMD_NODENAME", "node2"},  {"SLURM_RESTART_COUNT", "3"}};
+                {"SLURM_STEP_ID", "0"},       {"SLURM_PROCID", "2"},
+                {"SLURM_NTASKS", "4"},        {"SLURM_LOCALID", "0"},
+                {"SLURM_NODEID", "1"},        {"SLURM_STEP_NUM_NODES", "2"},
+                {"SLURMD_NODENAME", "node2"}, {"SLURM_RESTART_COUNT", "3"}};
   // Both "nodes" share one host here, so MPI alone would see one node.
   Topology t = resolve_topology(env, facts(2, 4, 2, 4, 0, 1));
   BOOST_TEST((t.launcher == Launcher::Slurm));
@@ -58,7 +60,8 @@ BOOST_AUTO_TEST_CASE(srun_step_takes_nodes_from_slurm) {
 }
 
 BOOST_AUTO_TEST_CASE(array_job_id_includes_the_task) {
-  EnvMap env = {{"SLURM_JOB_ID", "101"}, {"SLURM_ARRAY_JOB_ID", "100"}, {"SLURM_ARRAY_TASK_ID", "7"}};
+  EnvMap env = {
+      {"SLURM_JOB_ID", "101"}, {"SLURM_ARRAY_JOB_ID", "100"}, {"SLURM_ARRAY_TASK_ID", "7"}};
   BOOST_TEST(resolve_topology(env, facts(0, 1)).job_id == "100_7");
 }
 

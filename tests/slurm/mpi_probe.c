@@ -20,7 +20,10 @@
 #include <time.h>
 
 static volatile sig_atomic_t stop_requested = 0;
-static void on_stop(int sig) { (void)sig; stop_requested = 1; }
+static void on_stop(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
 
 static const char* env_or(const char* name, const char* fallback) {
   const char* v = getenv(name);
@@ -47,8 +50,8 @@ static int probe(int rank, int size) {
   int one = rank, sum = 0;
   MPI_Allreduce(&one, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   printf("probe rank=%d size=%d procid=%s nodeid=%s node=%s allreduce_sum=%d\n", rank, size,
-         env_or("SLURM_PROCID", "-"), env_or("SLURM_NODEID", "-"),
-         env_or("SLURMD_NODENAME", "-"), sum);
+         env_or("SLURM_PROCID", "-"), env_or("SLURM_NODEID", "-"), env_or("SLURMD_NODENAME", "-"),
+         sum);
   return 0;
 }
 

@@ -2,8 +2,9 @@
 // tests in tests/mpi/ (run under mpiexec) and single-process tests share one main.
 #define BOOST_TEST_MODULE zerotune
 #define BOOST_TEST_NO_MAIN
-#include <boost/test/unit_test.hpp>
 #include <mpi.h>
+
+#include <boost/test/unit_test.hpp>
 
 int main(int argc, char* argv[]) {
   int provided = 0;

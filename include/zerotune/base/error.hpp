@@ -12,10 +12,10 @@ namespace zerotune {
 
 // Exit codes of the `zerotune` executable (documented in the README).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitInputError = 2;     // bad config, data or command line
-inline constexpr int kExitLibraryError = 3;   // MPI / HDF5 / CUDA / NCCL / filesystem failure
-inline constexpr int kExitPeerFailure = 4;    // another rank died or stopped answering
-inline constexpr int kExitRequeue = 85;       // stopped on a signal after checkpointing: requeue me
+inline constexpr int kExitInputError = 2;    // bad config, data or command line
+inline constexpr int kExitLibraryError = 3;  // MPI / HDF5 / CUDA / NCCL / filesystem failure
+inline constexpr int kExitPeerFailure = 4;   // another rank died or stopped answering
+inline constexpr int kExitRequeue = 85;      // stopped on a signal after checkpointing: requeue me
 
 class InputError : public std::runtime_error {
  public:

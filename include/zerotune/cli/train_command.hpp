@@ -7,10 +7,10 @@
 namespace zerotune::cli {
 
 struct TrainArguments {
-  std::string config_path;              // "" = the embedded demo config
-  std::vector<std::string> overrides;   // "section.key=value"
-  std::string resume;                   // "", "auto" or a checkpoint directory
-  std::string run_dir;                  // explicit job directory
+  std::string config_path;             // "" = the embedded demo config
+  std::vector<std::string> overrides;  // "section.key=value"
+  std::string resume;                  // "", "auto" or a checkpoint directory
+  std::string run_dir;                 // explicit job directory
 };
 
 TrainArguments parse_train_arguments(const std::vector<std::string>& args);

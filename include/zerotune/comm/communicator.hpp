@@ -20,11 +20,26 @@ size_t element_bytes(DataType type);
 
 template <typename T>
 constexpr DataType data_type_of();
-template <> constexpr DataType data_type_of<float>() { return DataType::kFloat32; }
-template <> constexpr DataType data_type_of<double>() { return DataType::kFloat64; }
-template <> constexpr DataType data_type_of<int32_t>() { return DataType::kInt32; }
-template <> constexpr DataType data_type_of<int64_t>() { return DataType::kInt64; }
-template <> constexpr DataType data_type_of<uint8_t>() { return DataType::kUint8; }
+template <>
+constexpr DataType data_type_of<float>() {
+  return DataType::kFloat32;
+}
+template <>
+constexpr DataType data_type_of<double>() {
+  return DataType::kFloat64;
+}
+template <>
+constexpr DataType data_type_of<int32_t>() {
+  return DataType::kInt32;
+}
+template <>
+constexpr DataType data_type_of<int64_t>() {
+  return DataType::kInt64;
+}
+template <>
+constexpr DataType data_type_of<uint8_t>() {
+  return DataType::kUint8;
+}
 
 // A peer rank died or stopped answering within the timeout.
 class PeerFailure : public std::runtime_error {
@@ -57,8 +72,8 @@ class Communicator {
   virtual RequestPtr all_reduce(const void* send, void* recv, int64_t count, DataType type,
                                 ReduceOp op, Stream* stream = nullptr) = 0;
   // send holds size() blocks of recv_count; recv = op over ranks of block rank().
-  virtual RequestPtr reduce_scatter(const void* send, void* recv, int64_t recv_count,
-                                    DataType type, ReduceOp op, Stream* stream = nullptr) = 0;
+  virtual RequestPtr reduce_scatter(const void* send, void* recv, int64_t recv_count, DataType type,
+                                    ReduceOp op, Stream* stream = nullptr) = 0;
   // recv holds size() blocks of send_count; block r = send of rank r. send may point at
   // recv + rank() * send_count (in place).
   virtual RequestPtr all_gather(const void* send, void* recv, int64_t send_count, DataType type,

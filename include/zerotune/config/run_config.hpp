@@ -17,15 +17,15 @@ struct ModelConfig {
   int64_t n_embd = 64;
   int64_t seq_len = 64;
   int64_t vocab_size = 256;
-  std::string init = "random";   // "random" or a safetensors file with Hugging Face GPT-2 names
+  std::string init = "random";  // "random" or a safetensors file with Hugging Face GPT-2 names
   double init_std = 0.02;
 
   bool operator==(const ModelConfig&) const = default;
 };
 
 struct DataConfig {
-  std::string train_file;        // HDF5 token file (zerotune prep); "synthetic" = built-in demo corpus
-  std::string eval_file;         // optional; "" = no eval
+  std::string train_file;  // HDF5 token file (zerotune prep); "synthetic" = built-in demo corpus
+  std::string eval_file;   // optional; "" = no eval
   int64_t eval_max_samples = 0;  // > 0: evaluate on the first N examples (whole eval batches)
   bool shuffle = true;
   bool drop_last = true;
@@ -38,33 +38,33 @@ struct TrainConfig {
   int64_t micro_batch_size = 4;
   int64_t global_batch_size = 8;
   int64_t epochs = 1;
-  int64_t max_steps = 0;         // > 0 overrides epochs
+  int64_t max_steps = 0;  // > 0 overrides epochs
   double lr = 3e-4;
   std::string schedule = "cosine";  // cosine | linear | constant
   int64_t warmup_steps = 0;
-  double min_lr_ratio = 0.0;     // final lr = lr * min_lr_ratio for cosine / linear
+  double min_lr_ratio = 0.0;  // final lr = lr * min_lr_ratio for cosine / linear
   double weight_decay = 0.0;
-  double grad_clip = 1.0;        // max global L2 norm; 0 = off
+  double grad_clip = 1.0;  // max global L2 norm; 0 = off
   uint64_t seed = 1234;
   std::string precision = "fp32";   // fp32 | bf16 | fp16
   std::string optimizer = "adamw";  // adamw | sgd
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double momentum = 0.9;         // sgd
+  double momentum = 0.9;  // sgd
 
   bool operator==(const TrainConfig&) const = default;
 };
 
 struct ZeroConfig {
-  int64_t stage = 0;             // 0 (data parallel), 1, 2, 3
-  bool offload = false;          // optimizer state and step on the CPU
+  int64_t stage = 0;     // 0 (data parallel), 1, 2, 3
+  bool offload = false;  // optimizer state and step on the CPU
 
   bool operator==(const ZeroConfig&) const = default;
 };
 
 struct CheckpointConfig {
-  int64_t every_n_steps = 0;     // 0 = only at the end (and on a stop signal)
+  int64_t every_n_steps = 0;  // 0 = only at the end (and on a stop signal)
   int64_t keep_last = 2;
 
   bool operator==(const CheckpointConfig&) const = default;
@@ -98,7 +98,7 @@ struct RunConfig {
   LogConfig log;
   MonitorConfig monitor;
   RunSection run;
-  std::string source;            // where it came from: a file path or "<embedded demo>"
+  std::string source;  // where it came from: a file path or "<embedded demo>"
 
   bool operator==(const RunConfig&) const = default;
 };

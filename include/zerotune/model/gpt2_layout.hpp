@@ -31,17 +31,17 @@ struct Gpt2Shape {
 };
 
 struct TensorSpec {
-  std::string name;             // Hugging Face name without the "transformer." prefix
+  std::string name;  // Hugging Face name without the "transformer." prefix
   std::vector<int64_t> shape;
-  int64_t offset = 0;           // elements from the start of the unit's flat buffer
+  int64_t offset = 0;  // elements from the start of the unit's flat buffer
   int64_t numel = 0;
-  bool weight_decay = false;    // Hugging Face: decay everything but biases and LayerNorm weights
+  bool weight_decay = false;  // Hugging Face: decay everything but biases and LayerNorm weights
 };
 
 struct UnitLayout {
-  std::string name;             // "embeddings", "h.0", ..., "ln_f"
+  std::string name;  // "embeddings", "h.0", ..., "ln_f"
   std::vector<TensorSpec> tensors;
-  int64_t numel = 0;            // sum of the tensors' numel, no padding
+  int64_t numel = 0;  // sum of the tensors' numel, no padding
 };
 
 struct Gpt2Layout {

@@ -42,7 +42,7 @@ class MemoryMonitor {
   MemoryMonitor& operator=(const MemoryMonitor&) = delete;
 
   void set_step(int64_t step) { step_.store(step, std::memory_order_relaxed); }
-  MemorySample sample_now();              // also updates the peaks
+  MemorySample sample_now();  // also updates the peaks
   int64_t peak_device_used_bytes() const { return peak_used_.load(); }
   int64_t peak_allocated_bytes() const { return peak_allocated_.load(); }
 

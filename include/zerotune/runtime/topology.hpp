@@ -20,12 +20,13 @@ struct Topology {
   int local_world_size = 1;
   int node_id = 0;
   int num_nodes = 1;
-  std::string node_name;               // SLURMD_NODENAME or host name
-  std::vector<std::string> node_names; // every node, in node_id order (filled by gather_node_names)
+  std::string node_name;  // SLURMD_NODENAME or host name
+  std::vector<std::string>
+      node_names;  // every node, in node_id order (filled by gather_node_names)
   Launcher launcher = Launcher::Single;
-  std::string job_id;                  // SLURM_JOB_ID (with array task: <array job>_<task>)
-  std::string job_name;                // SLURM_JOB_NAME
-  int restart_count = 0;               // SLURM_RESTART_COUNT (requeues)
+  std::string job_id;     // SLURM_JOB_ID (with array task: <array job>_<task>)
+  std::string job_name;   // SLURM_JOB_NAME
+  int restart_count = 0;  // SLURM_RESTART_COUNT (requeues)
   bool is_root() const { return rank == 0; }
 };
 

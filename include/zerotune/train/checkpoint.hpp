@@ -20,8 +20,8 @@
 namespace zerotune::train {
 
 struct TrainingProgress {
-  int64_t step = 0;                 // optimizer steps completed
-  data::LoaderPosition position;    // data position after `step`
+  int64_t step = 0;               // optimizer steps completed
+  data::LoaderPosition position;  // data position after `step`
 };
 
 // Saves and returns the checkpoint directory. Collective. keep_last >= 1 older ones are kept.
@@ -31,7 +31,8 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoints_d
                                       comm::Communicator& comm);
 
 // checkpoints/latest resolved, if it names a complete checkpoint.
-std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& checkpoints_dir);
+std::optional<std::filesystem::path> latest_checkpoint(
+    const std::filesystem::path& checkpoints_dir);
 
 // Loads into the engine (any stage, any world size). InputError if the checkpoint does not
 // fit the model or optimizer; collective.

@@ -18,6 +18,7 @@ namespace zerotune::train {
 double theory_bytes_per_param(int stage, int world, bool mixed_precision);
 
 // Gathers every rank's MemoryAccount and logs the table on rank 0 (collective).
-void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm, const std::string& precision);
+void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm,
+                      const std::string& precision);
 
 }  // namespace zerotune::train

@@ -14,8 +14,8 @@ namespace zerotune::train {
 struct StepRecord {
   int64_t step = 0;
   int64_t total_steps = 0;
-  int64_t epoch = 1;           // 1-based
-  double epoch_progress = 0;   // fractional epochs done, as Hugging Face logs "epoch"
+  int64_t epoch = 1;          // 1-based
+  double epoch_progress = 0;  // fractional epochs done, as Hugging Face logs "epoch"
   double loss = 0;
   double lr = 0;
   double grad_norm = 0;

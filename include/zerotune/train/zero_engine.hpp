@@ -62,10 +62,10 @@ class ZeroEngine : public model::ParameterSource<float>, public model::GradientS
   // Parameters out: the full values of one unit (collective at stage 3).
   void get_unit_parameters(int unit, float* full_values);
 
-  void begin_step();                         // clears the gradient accumulators
-  void begin_micro_batch(bool last_in_step); // the last one triggers the gradient collectives
-  void finish_gradients();                   // waits for every gradient collective of the step
-  double global_grad_norm();                 // of the reduced gradient, from shards
+  void begin_step();                          // clears the gradient accumulators
+  void begin_micro_batch(bool last_in_step);  // the last one triggers the gradient collectives
+  void finish_gradients();                    // waits for every gradient collective of the step
+  double global_grad_norm();                  // of the reduced gradient, from shards
   // Uses the reduced gradient times grad_scale (clipping), updates this rank's optimizer
   // range, and brings every rank's parameters up to date.
   void optimizer_step(double lr, double grad_scale);
