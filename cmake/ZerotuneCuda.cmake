@@ -7,6 +7,10 @@ if(NOT ZEROTUNE_CUDA STREQUAL "OFF")
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
       set(CMAKE_CUDA_ARCHITECTURES 90)
     endif()
+    # CMake 3.25 knows no C++20 dialect for nvcc: .cu files are C++17 and include no C++20
+    # header (their errors go through src/cuda/cuda_error.cpp).
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
     set(ZEROTUNE_HAVE_CUDA ON)
