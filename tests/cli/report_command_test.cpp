@@ -3,7 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <sstream>
 
-#include "../config/input_error.hpp"
+#include "input_error.hpp"
 #include "test_support.hpp"
 #include "zerotune/cli/run_results.hpp"
 

@@ -4,6 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "input_error.hpp"
 #include "test_support.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/data/text_input.hpp"
@@ -11,6 +12,8 @@
 using namespace zerotune;
 using namespace zerotune::data;
 namespace zt = zerotune::testing;
+
+using zerotune::testing::input_error;
 
 namespace {
 
@@ -54,15 +57,6 @@ struct Collected {
     return ids;
   }
 };
-
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no InputError)";
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <thread>
 
+#include "input_error.hpp"
 #include "test_support.hpp"
 #include "zerotune/base/error.hpp"
 
@@ -14,6 +15,8 @@ using namespace zerotune;
 using namespace zerotune::data;
 namespace zt = zerotune::testing;
 namespace fs = std::filesystem;
+
+using zerotune::testing::input_error;
 
 namespace {
 
@@ -52,15 +55,6 @@ void write_pattern_file(const std::string& path, int64_t rows, int64_t seq_len) 
     writer.append(pattern_rows(first, std::min<int64_t>(7, rows - first), seq_len));
   }
   writer.commit();
-}
-
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no InputError)";
 }
 
 // Raw HDF5, independent of TokenFileWriter, to build malformed files.

@@ -1,7 +1,7 @@
 // Every parameter gradient of a tiny GPT-2 against central finite differences of the loss.
 #include <boost/test/unit_test.hpp>
 
-#include "../ops/gradcheck.hpp"
+#include "gradcheck.hpp"
 #include "gpt2_fixtures.hpp"
 #include "zerotune/model/gpt2.hpp"
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "input_error.hpp"
 #include "test_support.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/model/safetensors.hpp"
@@ -12,6 +13,8 @@ using namespace zerotune;
 using namespace zerotune::model;
 using zerotune::testing::ScratchDir;
 namespace fs = std::filesystem;
+
+using zerotune::testing::input_error;
 
 namespace {
 
@@ -41,17 +44,6 @@ void write_named(const fs::path& path, const Gpt2Layout& layout,
   }
   views.insert(views.end(), extra.begin(), extra.end());
   write_safetensors(path, views);
-}
-
-template <typename F>
-std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  BOOST_FAIL("expected an InputError");
-  return "";
 }
 
 bool contains(const std::string& text, const std::string& part) {

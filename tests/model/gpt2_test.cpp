@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "../ops/gradcheck.hpp"
+#include "gradcheck.hpp"
 #include "gpt2_fixtures.hpp"
 #include "zerotune/base/error.hpp"
 

@@ -8,6 +8,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "input_error.hpp"
 #include "test_support.hpp"
 #include "zerotune/base/error.hpp"
 
@@ -15,6 +16,8 @@ using namespace zerotune;
 using namespace zerotune::model;
 using zerotune::testing::ScratchDir;
 namespace fs = std::filesystem;
+
+using zerotune::testing::input_error;
 
 namespace {
 
@@ -36,18 +39,6 @@ std::string bytes_of(std::initializer_list<Raw> values) {
     s.append(b, sizeof(Raw));
   }
   return s;
-}
-
-// The message of the InputError that f throws; fails the test when none is thrown.
-template <typename F>
-std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  BOOST_FAIL("expected an InputError");
-  return "";
 }
 
 bool contains(const std::string& text, const std::string& part) {
