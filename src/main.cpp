@@ -41,8 +41,9 @@ int dispatch(const std::string& command, const std::vector<std::string>& args) {
     std::puts(kUsage);
     return zerotune::kExitOk;
   }
-  throw zerotune::InputError("command line: unknown command \"" + command +
-                             "\" (train, prep, tokenize, report, config; see zerotune --help)");
+  throw zerotune::UniformInputError(
+      "command line: unknown command \"" + command +
+      "\" (train, prep, tokenize, report, config; see zerotune --help)");
 }
 
 // One line on stderr from the rank that saw the error. With several ranks the job must end
@@ -76,6 +77,12 @@ int main(int argc, char** argv) {
   }
   try {
     code = dispatch(argv[1], std::vector<std::string>(argv + 2, argv + argc));
+  } catch (const zerotune::UniformInputError& e) {
+    // Every rank saw it: rank 0 says so once and all exit without aborting the job.
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank == 0) std::fprintf(stderr, "zerotune: error: %s\n", e.what());
+    code = zerotune::kExitInputError;
   } catch (const zerotune::InputError& e) {
     code = fail(zerotune::kExitInputError, e.what());
   } catch (const zerotune::comm::PeerFailure& e) {

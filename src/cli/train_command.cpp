@@ -1,5 +1,7 @@
 #include "zerotune/cli/train_command.hpp"
 
+#include <mpi.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -43,8 +45,6 @@ config::RunConfig load_config(const TrainArguments& a) {
 int start_run(train::RunContext& ctx, const std::string& run_dir) {
   ctx.topology = runtime::detect_topology();
   runtime::init_console_logging(ctx.topology.rank);
-  // Validate the batch arithmetic for this world size before anything touches the disk.
-  config::grad_accum_steps(ctx.config, ctx.topology.world_size);
   auto comm = comm::make_mpi_communicator();
   ctx.comm = comm.get();
   ctx.device = &runtime::cpu_device();
@@ -96,9 +96,23 @@ int run_train_command(const std::vector<std::string>& args) {
       return kExitOk;
     }
   }
-  const TrainArguments a = parse_train_arguments(args);
+  TrainArguments a;
+  try {
+    a = parse_train_arguments(args);
+  } catch (const InputError& e) {
+    throw UniformInputError(e.what());
+  }
   train::RunContext ctx;
-  ctx.config = load_config(a);
+  try {
+    // Every rank reads the same command line and config: an error here is everyone's.
+    ctx.config = load_config(a);
+    int world = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+    // The batch arithmetic for this world size, before anything touches the disk.
+    config::grad_accum_steps(ctx.config, world);
+  } catch (const InputError& e) {
+    throw UniformInputError(e.what());
+  }
   ctx.resume = a.resume;
   return start_run(ctx, a.run_dir);
 }

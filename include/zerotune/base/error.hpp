@@ -22,6 +22,14 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An InputError that every rank meets the same way (the command line and config, checked
+// before any rank talks to another): main reports it once, on rank 0, and every rank exits
+// normally instead of aborting the job.
+class UniformInputError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 class LibraryError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
