@@ -133,7 +133,6 @@ void take_summary(const Record& r, RunResults& run) {
 
 // Takes one record in; returns false for a type the report does not use.
 bool take_record(const json& object, const std::string& where, RunResults& run) {
-  if (!object.is_object()) throw InputError(where + ": expected a JSON object");
   auto type = object.find("type");
   if (type == object.end() || !type->is_string()) {
     throw InputError(where + ": expected a \"type\" field (config, step, eval, summary, ...)");
@@ -179,8 +178,8 @@ json value_as_json(const std::string& text) {
   return text;
 }
 
-// The record a .out line stands for; null for lines that are not the trainer's.
-json out_line_record(const runtime::KeyValueLine& line) {
+// The record a key=value line stands for; null for lines that are not the trainer's.
+json key_value_record(const runtime::KeyValueLine& line) {
   std::string type;
   if (line.tag == "run") {
     type = "config";
@@ -198,45 +197,41 @@ json out_line_record(const runtime::KeyValueLine& line) {
   return record;
 }
 
-std::ifstream open_or_throw(const fs::path& path) {
+// The record a metrics.jsonl line holds; null for a blank line.
+json jsonl_line_record(const std::string& line, const std::string& where) {
+  if (line.find_first_not_of(" \t\r") == std::string::npos) return nullptr;
+  json object;
+  try {
+    object = json::parse(line);
+  } catch (const json::parse_error& e) {
+    // e.what(): "[json.exception.parse_error.101] parse error at line 1, column 43: <detail>"
+    const std::string what = e.what();
+    const size_t detail = what.find(": ", what.find("parse error"));
+    throw InputError(where + ":" + std::to_string(e.byte) + ": malformed JSON: " +
+                     (detail == std::string::npos ? what : what.substr(detail + 2)));
+  }
+  if (!object.is_object()) throw InputError(where + ": expected a JSON object");
+  return object;
+}
+
+// The record a .out line stands for; null for lines that are not the trainer's.
+json out_line_record(const std::string& line, const std::string&) {
+  const auto fields = runtime::parse_key_value_line(line);
+  return fields ? key_value_record(*fields) : nullptr;
+}
+
+// Takes in the record of every line of a file, as `line_record(line, "file:line")` reads it;
+// returns how many records the report used.
+int read_records(const fs::path& path, RunResults& run,
+                 json (*line_record)(const std::string& line, const std::string& where)) {
   std::ifstream in(path);
   if (!in) throw InputError(path.string() + ": cannot read");
-  return in;
-}
-
-// Reads every record; returns how many the report used.
-int read_metrics_jsonl(const fs::path& path, RunResults& run) {
-  std::ifstream in = open_or_throw(path);
   int used = 0;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = path.string() + ":" + std::to_string(number);
-    json object;
-    try {
-      object = json::parse(line);
-    } catch (const json::parse_error& e) {
-      // e.what(): "[json.exception.parse_error.101] parse error at line 1, column 43: <detail>"
-      const std::string what = e.what();
-      const size_t detail = what.find(": ", what.find("parse error"));
-      throw InputError(where + ":" + std::to_string(e.byte) + ": malformed JSON: " +
-                       (detail == std::string::npos ? what : what.substr(detail + 2)));
-    }
-    used += take_record(object, where, run);
-  }
-  return used;
-}
-
-int read_out_file(const fs::path& path, RunResults& run) {
-  std::ifstream in = open_or_throw(path);
-  int used = 0;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    const auto fields = runtime::parse_key_value_line(line);
-    if (!fields) continue;
-    const json record = out_line_record(*fields);
-    if (record.is_null()) continue;
-    used += take_record(record, path.string() + ":" + std::to_string(number), run);
+    const json record = line_record(line, where);
+    if (!record.is_null()) used += take_record(record, where, run);
   }
   return used;
 }
@@ -273,21 +268,14 @@ RunResults read_run_results(const fs::path& path) {
   const bool is_directory = fs::is_directory(path, ec);
   RunResults run;
   run.name = run_name(path, is_directory);
-  int used = 0;
-  fs::path file = path;
-  if (is_directory) {
-    file = path / "metrics.jsonl";
-    if (!fs::exists(file, ec)) {
-      throw InputError(path.string() +
-                       ": no metrics.jsonl (expected a run directory of zerotune train, or its "
-                       ".out file)");
-    }
-    used = read_metrics_jsonl(file, run);
-  } else if (path.extension() == ".jsonl") {
-    used = read_metrics_jsonl(path, run);
-  } else {
-    used = read_out_file(path, run);
+  const fs::path file = is_directory ? path / "metrics.jsonl" : path;
+  if (is_directory && !fs::exists(file, ec)) {
+    throw InputError(path.string() +
+                     ": no metrics.jsonl (expected a run directory of zerotune train, or its "
+                     ".out file)");
   }
+  const bool jsonl = file.extension() == ".jsonl";
+  const int used = read_records(file, run, jsonl ? jsonl_line_record : out_line_record);
   if (used == 0) {
     throw InputError(file.string() +
                      ": no run records found (expected metrics.jsonl records or the trainer's "

@@ -96,11 +96,11 @@ class DocumentReader {
   DocumentReader(const YamlNode& root, const std::string& source, Origins& origins)
       : root_(root), source_(source), origins_(origins) {
     if (root.is_null()) return;
+    const auto known = section_names();
     if (!root.is_mapping()) {
-      throw InputError(at(root.line) + "expected a mapping of sections (" + join(section_names()) +
+      throw InputError(at(root.line) + "expected a mapping of sections (" + join(known) +
                        "), got " + root.describe());
     }
-    const auto known = section_names();
     for (const YamlEntry& entry : root.entries) {
       if (!contains(known, entry.key)) throw_unknown(at(entry.line), entry.key, "section", known);
     }

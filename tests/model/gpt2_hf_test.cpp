@@ -1,6 +1,7 @@
 #include "zerotune/model/gpt2_hf.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <numeric>
 

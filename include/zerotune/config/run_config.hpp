@@ -1,7 +1,7 @@
 // The run configuration: one struct per YAML section, with defaults here and the
-// documentation and validation of every field in visit_fields() (src/config/run_config_fields.hpp),
-// which the YAML reader, the --set overrides, the resolved-config writer and the reference
-// (docs/config-reference.md, `zerotune config --reference`) all walk.
+// documentation and validation of every field in visit_fields()
+// (src/config/run_config_fields.hpp), which the YAML reader, the --set overrides, the
+// resolved-config writer and the reference (docs/config-reference.md) all walk.
 #pragma once
 
 #include <cstdint>
