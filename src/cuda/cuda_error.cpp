@@ -9,8 +9,8 @@ namespace zerotune::cuda {
 [[noreturn]] void throw_cuda_error(const char* error_name, const char* error_string,
                                    const char* call, const char* file, int line) {
   throw LibraryError(std::string("CUDA: ") + call + " failed at " +
-                     std::filesystem::path(file).filename().string() + ":" +
-                     std::to_string(line) + ": " + error_name + ": " + error_string);
+                     std::filesystem::path(file).filename().string() + ":" + std::to_string(line) +
+                     ": " + error_name + ": " + error_string);
 }
 
 }  // namespace zerotune::cuda

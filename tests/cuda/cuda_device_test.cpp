@@ -1,12 +1,12 @@
 // The CUDA device: buffers round-trip through GPU memory, zeroing works, and the memory
 // probe sees what zerotune allocates. Skipped where no GPU is visible.
-#include <boost/test/unit_test.hpp>
+#include "zerotune/runtime/cuda_device.hpp"
 
+#include <boost/test/unit_test.hpp>
 #include <numeric>
 #include <vector>
 
 #include "zerotune/base/error.hpp"
-#include "zerotune/runtime/cuda_device.hpp"
 
 using namespace zerotune::runtime;
 

@@ -1,8 +1,8 @@
 // Every parameter gradient of a tiny GPT-2 against central finite differences of the loss.
 #include <boost/test/unit_test.hpp>
 
-#include "gradcheck.hpp"
 #include "gpt2_fixtures.hpp"
+#include "gradcheck.hpp"
 #include "zerotune/model/gpt2.hpp"
 
 using namespace zerotune::model;

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <string>
 
-#include "gradcheck.hpp"
 #include "gpt2_fixtures.hpp"
+#include "gradcheck.hpp"
 #include "zerotune/base/error.hpp"
 
 using namespace zerotune;
