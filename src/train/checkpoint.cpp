@@ -189,6 +189,12 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
   const std::string name = step_dir_name(progress.step);
   const fs::path final_dir = checkpoints_dir / name;
   const fs::path tmp_dir = checkpoints_dir / (".tmp-" + name);
+  // A complete checkpoint of this step is the same state (a run resumed at its last step
+  // ends again there): keep it rather than delete what `latest` names and write it anew.
+  const std::string existing = comm::broadcast_string(
+      comm, comm.rank() == 0 && fs::exists(final_dir / "meta.json") ? "yes" : "");
+  if (!existing.empty()) return final_dir;
+
   std::string error;
   if (comm.rank() == 0) {
     std::error_code ec;

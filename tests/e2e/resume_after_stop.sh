@@ -6,6 +6,13 @@ cfg="$SRC/tests/data/configs/tiny.yaml"
 
 "$ZT" train --config "$cfg" --set train.max_steps=40 --run-dir "$SCRATCH/whole" > "$SCRATCH/whole.out"
 
+# A fresh run into a directory with checkpoints is refused and leaves the directory as it was.
+cp "$SCRATCH/whole/config.yaml" "$SCRATCH/config.before"
+set +e; "$ZT" train --config "$cfg" --set train.lr=1e-3 --run-dir "$SCRATCH/whole" > /dev/null 2> "$SCRATCH/refused.err"; rc=$?; set -e
+[ "$rc" = 2 ] || fail "a fresh run into a used directory exited $rc, expected 2"
+grep -q "already holds checkpoints" "$SCRATCH/refused.err" || fail "no 'already holds checkpoints' error"
+cmp -s "$SCRATCH/whole/config.yaml" "$SCRATCH/config.before" || fail "the refused run changed config.yaml"
+
 # Slow each step down a little so the signal lands mid-run, whatever the machine.
 "$ZT" train --config "$cfg" --set train.max_steps=40 --set log.every_n_steps=1 \
   --run-dir "$SCRATCH/split" > "$SCRATCH/split.out" 2>&1 &
