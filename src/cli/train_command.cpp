@@ -49,8 +49,22 @@ int start_run(train::RunContext& ctx, const std::string& run_dir) {
   auto comm = comm::make_mpi_communicator();
   ctx.comm = comm.get();
   ctx.device = &runtime::cpu_device();
-  ctx.job_dir = runtime::open_job_dir(ctx.config.run.root, ctx.config.run.name, run_dir,
-                                      ctx.resume == "auto", ctx.topology);
+  // Rank 0 decides the path (a timestamp differs between ranks) and creates it.
+  std::string path, error;
+  if (ctx.topology.is_root()) {
+    try {
+      path = runtime::create_job_dir(ctx.config.run.root, ctx.config.run.name, run_dir,
+                                     ctx.resume == "auto", ctx.topology)
+                 .root()
+                 .string();
+    } catch (const InputError& e) {
+      error = e.what();
+    }
+  }
+  path = comm::broadcast_string(*comm, path);
+  error = comm::broadcast_string(*comm, error);
+  if (!error.empty()) throw InputError(error);
+  ctx.job_dir = runtime::JobDir(path);
   runtime::add_rank_log_file(ctx.job_dir.log_file(ctx.topology.rank), ctx.topology.rank);
   const int threads = ops::configure_cpu_threads(ctx.topology.local_world_size);
   runtime::log().info("zerotune {} train: config={} run_dir={} cpu_threads_per_rank={}",

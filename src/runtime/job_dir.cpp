@@ -1,7 +1,6 @@
 #include "zerotune/runtime/job_dir.hpp"
 
 #include <fcntl.h>
-#include <mpi.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -54,15 +53,6 @@ std::string newest_resumable(const fs::path& root, const std::string& name) {
   return best.string();
 }
 
-std::string broadcast_string(const std::string& value) {
-  int len = static_cast<int>(value.size());
-  MPI_Bcast(&len, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  std::vector<char> buf(value.begin(), value.end());
-  buf.resize(len);
-  MPI_Bcast(buf.data(), len, MPI_CHAR, 0, MPI_COMM_WORLD);
-  return std::string(buf.begin(), buf.end());
-}
-
 }  // namespace
 
 fs::path JobDir::memory_file(int rank) const {
@@ -76,29 +66,18 @@ std::string job_dir_name(const std::string& run_name, const Topology& topology) 
   return run_name + "-" + (topology.job_id.empty() ? timestamp_now() : topology.job_id);
 }
 
-JobDir open_job_dir(const std::string& run_root, const std::string& run_name,
-                    const std::string& explicit_dir, bool resume_auto, const Topology& topology) {
-  std::string path;
-  std::string error;
-  if (topology.is_root()) {
-    if (!explicit_dir.empty()) {
-      path = explicit_dir;
-    } else if (resume_auto && topology.job_id.empty()) {
-      path = newest_resumable(run_root, run_name);
-    }
-    if (path.empty()) path = (fs::path(run_root) / job_dir_name(run_name, topology)).string();
-    std::error_code ec;
-    for (const char* sub : {"memory", "logs", "checkpoints"}) {
-      fs::create_directories(fs::path(path) / sub, ec);
-      if (ec) {
-        error = "run.root: cannot create job directory " + path + ": " + ec.message();
-        break;
-      }
-    }
+JobDir create_job_dir(const std::string& run_root, const std::string& run_name,
+                      const std::string& explicit_dir, bool resume_auto, const Topology& topology) {
+  std::string path = explicit_dir;
+  if (path.empty() && resume_auto && topology.job_id.empty()) {
+    path = newest_resumable(run_root, run_name);
   }
-  path = broadcast_string(path);
-  error = broadcast_string(error);
-  if (!error.empty()) throw InputError(error);
+  if (path.empty()) path = (fs::path(run_root) / job_dir_name(run_name, topology)).string();
+  for (const char* sub : {"memory", "logs", "checkpoints"}) {
+    std::error_code ec;
+    fs::create_directories(fs::path(path) / sub, ec);
+    if (ec) throw InputError("run.root: cannot create job directory " + path + ": " + ec.message());
+  }
   return JobDir(path);
 }
 

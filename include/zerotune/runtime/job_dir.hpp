@@ -2,7 +2,7 @@
 //   <root>/<name>-<SLURM_JOB_ID or timestamp>/{config.yaml, metrics.jsonl, memory/, logs/,
 //   checkpoints/, export/}
 // Under SLURM the name is keyed by job name and id, so a requeued job finds its directory
-// again. Rank 0 decides the path and creates it; every rank gets the same path.
+// again.
 #pragma once
 
 #include <filesystem>
@@ -30,11 +30,12 @@ class JobDir {
 // The directory name this run would use: "<name>-<job id>" or "<name>-<YYYYmmdd-HHMMSS>".
 std::string job_dir_name(const std::string& run_name, const Topology& topology);
 
-// Resolves and creates the job directory (rank 0 creates, then all ranks agree on the path).
+// Resolves and creates the job directory; rank 0 calls it and shares the path with the others.
 //   explicit_dir: --run-dir, used as is.
 //   resume_auto:  without SLURM, reuse the newest <root>/<name>-* that has a checkpoint.
-JobDir open_job_dir(const std::string& run_root, const std::string& run_name,
-                    const std::string& explicit_dir, bool resume_auto, const Topology& topology);
+// InputError if it cannot be created.
+JobDir create_job_dir(const std::string& run_root, const std::string& run_name,
+                      const std::string& explicit_dir, bool resume_auto, const Topology& topology);
 
 // fsync a file or a directory (LibraryError on failure).
 void fsync_path(const std::filesystem::path& path);
