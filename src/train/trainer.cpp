@@ -105,7 +105,7 @@ class Trainer {
     }
     total_steps_ = cfg_.train.max_steps > 0 ? cfg_.train.max_steps
                                             : cfg_.train.epochs * train_loader_->steps_per_epoch();
-    targets_.resize(cfg_.train.micro_batch_size * cfg_.model.seq_len);
+    targets_.resize(grad_accum_ * cfg_.train.micro_batch_size * cfg_.model.seq_len);
     schedule_ = std::make_unique<LrSchedule>(cfg_.train.lr, parse_lr_decay(cfg_.train.schedule),
                                              cfg_.train.warmup_steps, total_steps_,
                                              cfg_.train.min_lr_ratio);
@@ -249,11 +249,15 @@ class Trainer {
   double train_step(const data::StepBatch& batch, int64_t step) {
     // Normalise by the tokens of the whole global batch, so any world size and any
     // accumulation give the same gradient (and fillers of a partial batch count for nothing).
+    // Targets of every micro-batch of the step, one after the other.
+    const int64_t slot = cfg_.train.micro_batch_size * cfg_.model.seq_len;
     int64_t local_tokens = 0;
-    for (const auto& mb : batch.micro_batches) {
-      next_token_targets(mb.labels.data(), targets_.data(), mb.count, mb.seq_len);
+    for (size_t a = 0; a < batch.micro_batches.size(); ++a) {
+      const auto& mb = batch.micro_batches[a];
+      int32_t* targets = targets_.data() + a * slot;
+      next_token_targets(mb.labels.data(), targets, mb.count, mb.seq_len);
       for (int64_t i = 0; i < mb.count * mb.seq_len; ++i)
-        local_tokens += targets_[i] != model::kIgnoreIndex;
+        local_tokens += targets[i] != model::kIgnoreIndex;
     }
     const int64_t global_tokens = comm_.all_reduce_value(local_tokens, comm::ReduceOp::kSum);
     const float loss_scale = global_tokens > 0 ? 1.0f / static_cast<float>(global_tokens) : 0.0f;
@@ -262,10 +266,11 @@ class Trainer {
     double local_loss_sum = 0;
     for (size_t a = 0; a < batch.micro_batches.size(); ++a) {
       const auto& mb = batch.micro_batches[a];
-      next_token_targets(mb.labels.data(), targets_.data(), mb.count, mb.seq_len);
       engine_->begin_micro_batch(a + 1 == batch.micro_batches.size());
-      local_loss_sum +=
-          model_->forward(mb.input_ids.data(), targets_.data(), mb.count, mb.seq_len, *engine_).sum;
+      local_loss_sum += model_
+                            ->forward(mb.input_ids.data(), targets_.data() + a * slot, mb.count,
+                                      mb.seq_len, *engine_)
+                            .sum;
       model_->backward(loss_scale, *engine_, *engine_);
     }
     engine_->finish_gradients();
@@ -283,12 +288,10 @@ class Trainer {
     r.step = p.step;
     r.total_steps = total_steps_;
     r.epoch = batch.position.epoch + 1;
-    r.epoch_progress =
-        batch.position.epoch +
-        static_cast<double>(p.position.epoch > batch.position.epoch
-                                ? train_loader_->steps_per_epoch()
-                                : p.position.consumed_samples / cfg_.train.global_batch_size) /
-            train_loader_->steps_per_epoch();
+    // The loader's position after a step stays in that step's epoch (it moves on at next()).
+    r.epoch_progress = p.position.epoch + static_cast<double>(p.position.consumed_samples /
+                                                              cfg_.train.global_batch_size) /
+                                              train_loader_->steps_per_epoch();
     r.loss = loss;
     r.lr = lr_;
     r.grad_norm = grad_norm_;
