@@ -34,7 +34,7 @@ class FullParameters {
       pending.push_back(
           comm_.all_gather(base + comm_.rank() * n, base, n, comm::DataType::kFloat32));
     }
-    for (auto& r : pending) r->wait();
+    comm::wait_all(pending);
   }
 
  private:

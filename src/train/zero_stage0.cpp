@@ -46,10 +46,7 @@ class ZeroStage0 : public ZeroEngine {
   void clear_gradients() override {
     for (auto& g : grads_) g.zero();
   }
-  void complete_gradient_collectives() override {
-    for (auto& r : pending_) r->wait();
-    pending_.clear();
-  }
+  void complete_gradient_collectives() override { comm::wait_all(pending_); }
   void after_update() override {}
 
  private:

@@ -45,10 +45,7 @@ class ZeroStage1 : public ZeroEngine {
   void clear_gradients() override {
     for (auto& g : grads_) g.zero();
   }
-  void complete_gradient_collectives() override {
-    for (auto& r : pending_) r->wait();
-    pending_.clear();
-  }
+  void complete_gradient_collectives() override { comm::wait_all(pending_); }
   void after_update() override { params_.all_gather_shards(); }
 
  private:

@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace zerotune::comm {
 
@@ -93,6 +94,12 @@ class Communicator {
 struct CommOptions {
   std::chrono::seconds timeout{600};  // a collective waiting longer means a peer is gone
 };
+
+// Waits for every request in order and empties the list.
+inline void wait_all(std::vector<RequestPtr>& requests) {
+  for (auto& r : requests) r->wait();
+  requests.clear();
+}
 
 // Every rank learns rank 0's string (host-side coordination: paths, error messages).
 std::string broadcast_string(Communicator& comm, const std::string& value);
