@@ -1,55 +1,52 @@
 #include "gpt2_activations.hpp"
 
-#include <algorithm>
-
 namespace zerotune::model::detail {
 
-namespace {
-// The LM head backward runs over chunks of rows so that dlogits stays at about 16M elements
-// (GPT-2's V = 50257 makes a full [B*T, V] gradient as large as the logits themselves).
-constexpr int64_t kHeadChunkElements = int64_t{1} << 24;
-}  // namespace
+Gpt2Activations::Gpt2Activations(const Gpt2Shape& s, int64_t max_batch, int64_t max_tokens,
+                                 bool checkpointing, bool separate_dlogits,
+                                 ops::Backend& backend) {
+  runtime::Device& dev = backend.device();
+  const int64_t L = s.n_layer, C = s.n_embd, V = s.vocab_size;
+  const int64_t A = static_cast<int64_t>(dtype_bytes(backend.compute_dtype()));
+  const int64_t G = static_cast<int64_t>(dtype_bytes(backend.accum_dtype()));
+  const int64_t R = max_rows = max_batch * max_tokens;
+  const int64_t S = block_slots = checkpointing ? (L > 0 ? 1 : 0) : L;
+  logits_ld = backend.logits_stride(V);
+  const auto saved = static_cast<int64_t>(backend.attention_saved_bytes(max_batch, max_tokens,
+                                                                        s.n_head));
 
-template <typename T>
-Gpt2Activations<T>::Gpt2Activations(const Gpt2Shape& s, int64_t max_batch) {
-  const int64_t L = s.n_layer, C = s.n_embd, V = s.vocab_size, Tmax = s.seq_len;
-  max_rows = max_batch * Tmax;
-  att_stride = max_batch * s.n_head * Tmax * Tmax;
-  head_chunk_rows = std::clamp<int64_t>(kHeadChunkElements / V, 1, max_rows);
-  const auto n = static_cast<size_t>(max_rows);
-
-  ids.resize(n);
-  labels.resize(n);
-  encoded.resize(n * C);
-  ln1.resize(L * n * C);
-  ln1_mean.resize(L * n);
-  ln1_rstd.resize(L * n);
-  qkv.resize(L * n * 3 * C);
-  atty.resize(L * n * C);
-  att.resize(L * att_stride);
-  residual2.resize(L * n * C);
-  ln2.resize(L * n * C);
-  ln2_mean.resize(L * n);
-  ln2_rstd.resize(L * n);
-  fch.resize(L * n * 4 * C);
-  fch_gelu.resize(L * n * 4 * C);
-  residual3.resize(L * n * C);
-  lnf.resize(n * C);
-  lnf_mean.resize(n);
-  lnf_rstd.resize(n);
-  logits.resize(n * V);
-  lse.resize(n);
-
-  dresidual.resize(n * C);
-  dln.resize(n * C);
-  datty.resize(n * C);
-  dqkv.resize(n * 3 * C);
-  dfch.resize(n * 4 * C);
-  datt.resize(Tmax * Tmax);
-  dlogits.resize(head_chunk_rows * V);
+  auto stack = [&](ActivationStack& a, int64_t slots, int64_t bytes, const char* what) {
+    a = ActivationStack(dev, slots, bytes, what);
+    total_bytes += a.bytes();
+  };
+  stack(ids, 1, R * 4, "activations: input ids");
+  stack(targets, 1, R * 4, "activations: targets");
+  stack(encoded, 1, R * C * A, "activations: embeddings");
+  stack(ln1, S, R * C * A, "activations: ln_1");
+  stack(ln1_mean, S, R * G, "activations: ln_1 mean");
+  stack(ln1_rstd, S, R * G, "activations: ln_1 rstd");
+  stack(qkv, S, R * 3 * C * A, "activations: qkv");
+  stack(atty, S, R * C * A, "activations: attention output");
+  stack(att_saved, S, saved, "activations: attention state");
+  stack(residual2, S, R * C * A, "activations: residual");
+  stack(ln2, S, R * C * A, "activations: ln_2");
+  stack(ln2_mean, S, R * G, "activations: ln_2 mean");
+  stack(ln2_rstd, S, R * G, "activations: ln_2 rstd");
+  stack(fch, S, R * 4 * C * A, "activations: mlp pre-activation");
+  stack(fch_gelu, S, R * 4 * C * A, "activations: mlp gelu");
+  stack(residual3, L, R * C * A, "activations: block outputs");
+  stack(branch, 1, R * C * A, "activations: projection");
+  stack(lnf, 1, R * C * A, "activations: ln_f");
+  stack(lnf_mean, 1, R * G, "activations: ln_f mean");
+  stack(lnf_rstd, 1, R * G, "activations: ln_f rstd");
+  stack(logits, 1, R * logits_ld * A, "activations: logits");
+  stack(lse, 1, R * G, "activations: log-sum-exp");
+  stack(dresidual, 1, R * C * A, "gradients: residual stream");
+  stack(dln, 1, R * C * A, "gradients: layernorm output");
+  stack(datty, 1, R * C * A, "gradients: attention output");
+  stack(dqkv, 1, R * 3 * C * A, "gradients: qkv");
+  stack(dfch, 1, R * 4 * C * A, "gradients: mlp hidden");
+  if (separate_dlogits) stack(dlogits, 1, R * logits_ld * A, "gradients: logits");
 }
-
-template struct Gpt2Activations<float>;
-template struct Gpt2Activations<double>;
 
 }  // namespace zerotune::model::detail

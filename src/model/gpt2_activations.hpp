@@ -1,50 +1,68 @@
-// The buffers one Gpt2<T> keeps between forward() and backward(), allocated once for
-// micro-batches of up to max_batch x seq_len tokens. Per-layer tensors are stacked with a
-// stride of the maximal size; a forward with fewer tokens packs rows at the start of each slot.
-// Private to src/model.
+// The buffers one GPT-2 model keeps between forward() and backward(), allocated once on the
+// backend's device for micro-batches of up to max_batch x max_tokens rows. Per-layer tensors
+// are stacked with a stride of the maximal size; a forward with fewer tokens packs rows at
+// the start of each slot. With activation checkpointing only the block outputs (residual3)
+// are kept per layer: the other per-layer tensors have one slot, which the backward refills
+// by recomputing each block's forward. Private to src/model.
+//
+// Element types: "A" tensors are the backend's compute dtype, "G" its accumulation dtype
+// (LayerNorm statistics, log-sum-exp), token ids and targets int32.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "zerotune/model/gpt2_layout.hpp"
+#include "zerotune/ops/backend.hpp"
+#include "zerotune/runtime/device.hpp"
 
 namespace zerotune::model::detail {
 
-template <typename T>
+// A [slots, stride] stack of one activation tensor in device memory.
+class ActivationStack {
+ public:
+  ActivationStack() = default;
+  ActivationStack(runtime::Device& device, int64_t slots, int64_t stride_bytes, const char* what)
+      : stride_(stride_bytes), buffer_(device, slots * stride_bytes, what) {}
+  void* at(int64_t slot) { return buffer_.data() + slot * stride_; }
+  int64_t bytes() const { return static_cast<int64_t>(buffer_.bytes()); }
+
+ private:
+  int64_t stride_ = 0;
+  runtime::DeviceBuffer<std::byte> buffer_;
+};
+
 struct Gpt2Activations {
-  Gpt2Activations(const Gpt2Shape& shape, int64_t max_batch);
+  Gpt2Activations(const Gpt2Shape& shape, int64_t max_batch, int64_t max_tokens,
+                  bool checkpointing, bool separate_dlogits, ops::Backend& backend);
 
-  int64_t max_rows = 0;         // max_batch * seq_len
-  int64_t att_stride = 0;       // max_batch * n_head * seq_len * seq_len
-  int64_t head_chunk_rows = 0;  // rows of the LM head backward per chunk (bounds dlogits)
+  int64_t max_rows = 0;      // max_batch * max_tokens
+  int64_t block_slots = 0;   // n_layer, or 1 with activation checkpointing
+  int64_t logits_ld = 0;     // row stride of the logits
+  int64_t total_bytes = 0;   // everything below
 
-  // Inputs of the last forward.
-  std::vector<int32_t> ids;     // [B*T]
-  std::vector<int32_t> labels;  // [B*T]
-
-  // Forward, per layer l at offset l * max_rows * width:
-  std::vector<T> encoded;                  // [BT, C]   wte[ids] + wpe
-  std::vector<T> ln1, ln1_mean, ln1_rstd;  // [L, BT, C], [L, BT], [L, BT]
-  std::vector<T> qkv;                      // [L, BT, 3C]
-  std::vector<T> atty;                     // [L, BT, C]   attention output before c_proj
-  std::vector<T> att;                      // [L, B, NH, T, T] probabilities
-  std::vector<T> residual2;                // [L, BT, C]   x + attn
-  std::vector<T> ln2, ln2_mean, ln2_rstd;  // [L, BT, C], [L, BT], [L, BT]
-  std::vector<T> fch, fch_gelu;            // [L, BT, 4C]
-  std::vector<T> residual3;                // [L, BT, C]   block output
-  std::vector<T> lnf, lnf_mean, lnf_rstd;  // [BT, C], [BT], [BT]
-  std::vector<T> logits;                   // [BT, V]
-  std::vector<T> lse;                      // [BT]   log-sum-exp of each logits row
+  ActivationStack ids, targets;                // [R] int32
+  ActivationStack encoded;                     // [R, C] A   wte[ids] + wpe
+  ActivationStack ln1, ln1_mean, ln1_rstd;     // [S][R, C] A, [S][R] G
+  ActivationStack qkv;                         // [S][R, 3C] A
+  ActivationStack atty;                        // [S][R, C] A   attention output before c_proj
+  ActivationStack att_saved;                   // [S][attention_saved_bytes]
+  ActivationStack residual2;                   // [S][R, C] A   x + attn
+  ActivationStack ln2, ln2_mean, ln2_rstd;     // [S][R, C] A, [S][R] G
+  ActivationStack fch, fch_gelu;               // [S][R, 4C] A  pre-activation, GELU output
+  ActivationStack residual3;                   // [L][R, C] A   block outputs (the checkpoints)
+  ActivationStack branch;                      // [R, C] A   a projection's output before its add
+  ActivationStack lnf, lnf_mean, lnf_rstd;     // [R, C] A, [R] G
+  ActivationStack logits;                      // [R, logits_ld] A (dlogits in place in backward)
+  ActivationStack lse;                         // [R] G
 
   // Backward scratch.
-  std::vector<T> dresidual;  // [BT, C]   gradient of the residual stream
-  std::vector<T> dln;        // [BT, C]   gradient of a LayerNorm output
-  std::vector<T> datty;      // [BT, C]
-  std::vector<T> dqkv;       // [BT, 3C]
-  std::vector<T> dfch;       // [BT, 4C]  gradient of the MLP hidden layer (GELU in place)
-  std::vector<T> datt;       // [T, T]    attention backward scratch
-  std::vector<T> dlogits;    // [head_chunk_rows, V]
+  ActivationStack dresidual;  // [R, C] A   gradient of the residual stream
+  ActivationStack dln;        // [R, C] A   gradient of a LayerNorm output
+  ActivationStack datty;      // [R, C] A
+  ActivationStack dqkv;       // [R, 3C] A
+  ActivationStack dfch;       // [R, 4C] A  gradient of the MLP hidden layer (GELU in place)
+  ActivationStack dlogits;    // [R, logits_ld] A, only with separate_dlogits (else in place)
 };
 
 }  // namespace zerotune::model::detail

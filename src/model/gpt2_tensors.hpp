@@ -48,7 +48,15 @@ inline Gpt2Offsets gpt2_offsets(const Gpt2Layout& layout) {
   return o;
 }
 
-// P is const T* for parameters, T* for gradients.
+// The same offsets in bytes, for untyped buffers of elements of `element_bytes` each.
+inline BlockOffsets in_bytes(const BlockOffsets& o, int64_t element_bytes) {
+  const int64_t e = element_bytes;
+  return {o.ln1_w * e,       o.ln1_b * e,       o.attn_w * e,    o.attn_b * e,
+          o.attn_proj_w * e, o.attn_proj_b * e, o.ln2_w * e,     o.ln2_b * e,
+          o.fc_w * e,        o.fc_b * e,        o.fc_proj_w * e, o.fc_proj_b * e};
+}
+
+// P is const T* for parameters, T* for gradients (std::byte pointers with in_bytes offsets).
 template <typename P>
 struct BlockTensors {
   P ln1_w, ln1_b, attn_w, attn_b, attn_proj_w, attn_proj_b;

@@ -1,13 +1,6 @@
-// GPT-2 forward and backward over flat per-unit buffers (see gpt2_layout.hpp), on the CPU,
-// for T = float (training) and T = double (finite-difference checks).
-//
-//   x0 = wte[ids] + wpe[pos]
-//   per block: x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))    (pre-LayerNorm, causal, GELU-tanh)
-//   logits = ln_f(x) @ wte^T                                   (tied head)
-//   loss = sum over positions with label != -100 of -log softmax(logits)[label]
-//
-// The loss is returned as a SUM with the count of counted tokens, so the caller divides by
-// the token count of the whole global batch (same math at any world size and accumulation).
+// GPT-2 on the CPU with typed buffers, for T = float (training, tests) and T = double
+// (finite-difference checks): a thin typed face over Gpt2Model (gpt2_model.hpp, where the
+// math and the unit protocol are written) running on the CPU backend of dtype T.
 #pragma once
 
 #include <cstdint>
@@ -15,16 +8,10 @@
 #include <vector>
 
 #include "zerotune/model/gpt2_layout.hpp"
+#include "zerotune/model/gpt2_model.hpp"
 #include "zerotune/model/unit_access.hpp"
 
 namespace zerotune::model {
-
-inline constexpr int32_t kIgnoreIndex = -100;
-
-struct LossSum {
-  double sum = 0.0;    // sum of token cross-entropies
-  int64_t tokens = 0;  // number of labels != kIgnoreIndex
-};
 
 template <typename T>
 class Gpt2 {
@@ -45,7 +32,7 @@ class Gpt2 {
   LossSum forward(const int32_t* ids, const int32_t* labels, int64_t B, int64_t Tlen,
                   ParameterSource<T>& params);
 
-  // Logits of the last forward(), [B, Tlen, V]. Valid until the next forward().
+  // Logits of the last forward(), [B, Tlen, V]. Valid until the next forward() or backward().
   const T* logits() const;
 
   // Gradient of (loss_scale * loss sum) of the last forward(), added into sink. May be called

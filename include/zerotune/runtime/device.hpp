@@ -27,7 +27,10 @@ template <typename T>
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
-  DeviceBuffer(Device& device, int64_t count) : device_(&device), count_(count) {
+  // `purpose` names the buffer in an out-of-memory error ("activations: qkv").
+  DeviceBuffer(Device& device, int64_t count, const char* purpose = nullptr)
+      : device_(&device), count_(count) {
+    (void)purpose;
     data_ = count > 0 ? static_cast<T*>(device.allocate(bytes())) : nullptr;
     if (data_) device.fill_zero(data_, bytes());
   }
