@@ -12,6 +12,7 @@
 #include "zerotune/embedded_config.hpp"
 #include "zerotune/ops/cpu_threads.hpp"
 #include "zerotune/runtime/device.hpp"
+#include "zerotune/runtime/device_selection.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/runtime/memory_monitor.hpp"
@@ -41,14 +42,29 @@ config::RunConfig load_config(const TrainArguments& a) {
   return config::load_run_config(a.config_path, a.overrides);
 }
 
+// What the config asks of the device that can be checked before a run starts (and by
+// `zerotune config`): reduced precision needs a GPU.
+void check_device_fits(const config::RunConfig& c, const std::vector<std::string>& overrides) {
+  if (c.train.precision != "fp32" && !runtime::resolves_to_cuda(c.run.device)) {
+    throw InputError(config::origin_of(c, overrides, "train.precision") +
+                     ": train.precision: " + c.train.precision +
+                     " needs a CUDA device and run.device resolves to the CPU here (set "
+                     "train.precision: fp32, or run on a GPU)");
+  }
+}
+
 // Builds the run context once (topology, communicator, device, job directory, logs, memory
 // monitor), records the resolved config, and hands over to the trainer.
-int start_run(train::RunContext& ctx, const std::string& run_dir) {
+int start_run(train::RunContext& ctx, const std::string& run_dir,
+              const std::vector<std::string>& overrides) {
   ctx.topology = runtime::detect_topology();
   runtime::init_console_logging(ctx.topology.rank);
   auto comm = comm::make_mpi_communicator();
   ctx.comm = comm.get();
-  ctx.device = &runtime::cpu_device();
+  runtime::SelectedDevice selected =
+      runtime::select_device(ctx.config.run.device, ctx.topology.local_rank,
+                             config::origin_of(ctx.config, overrides, "run.device"));
+  ctx.device = selected.device;
   // Rank 0 decides the path (a timestamp differs between ranks) and creates it.
   std::string path, error;
   if (ctx.topology.is_root()) {
@@ -69,6 +85,8 @@ int start_run(train::RunContext& ctx, const std::string& run_dir) {
   const int threads = ops::configure_cpu_threads(ctx.topology.local_world_size);
   runtime::log().info("zerotune {} train: config={} run_dir={} cpu_threads_per_rank={}",
                       ZEROTUNE_VERSION, ctx.config.source, ctx.job_dir.root().string(), threads);
+  runtime::log().info("device rank={} local_rank={} {}", ctx.topology.rank, ctx.topology.local_rank,
+                      selected.description);
   // A fresh run must not overwrite an earlier run's config or interleave its checkpoints.
   if (ctx.resume.empty()) {
     if (auto earlier = train::latest_checkpoint(ctx.job_dir.checkpoints())) {
@@ -80,7 +98,7 @@ int start_run(train::RunContext& ctx, const std::string& run_dir) {
   if (ctx.topology.is_root()) {
     write_file_atomically(ctx.job_dir.config_file(), config::to_yaml(ctx.config));
   }
-  runtime::MemoryMonitor monitor(runtime::make_cpu_memory_probe(),
+  runtime::MemoryMonitor monitor(std::move(selected.probe),
                                  ctx.job_dir.memory_file(ctx.topology.rank),
                                  ctx.config.monitor.interval_ms);
   ctx.monitor = &monitor;
@@ -133,11 +151,12 @@ int run_train_command(const std::vector<std::string>& args) {
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     // The batch arithmetic for this world size, before anything touches the disk.
     config::grad_accum_steps(ctx.config, world);
+    check_device_fits(ctx.config, a.overrides);
   } catch (const InputError& e) {
     throw UniformInputError(e.what());
   }
   ctx.resume = a.resume;
-  return start_run(ctx, a.run_dir);
+  return start_run(ctx, a.run_dir, a.overrides);
 }
 
 int run_config_command(const std::vector<std::string>& args) {
@@ -154,7 +173,10 @@ int run_config_command(const std::vector<std::string>& args) {
     std::cout << config::reference_markdown();
     return kExitOk;
   }
-  std::cout << config::to_yaml(load_config(parse_train_arguments(rest)));
+  const TrainArguments a = parse_train_arguments(rest);
+  const config::RunConfig c = load_config(a);
+  check_device_fits(c, a.overrides);
+  std::cout << config::to_yaml(c);
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 
 #include <mpi.h>
 
+#include <stdexcept>
 #include <thread>
 
 #include "zerotune/base/error.hpp"
@@ -33,8 +34,18 @@ MPI_Datatype mpi_type(DataType type) {
       return MPI_INT64_T;
     case DataType::kUint8:
       return MPI_UINT8_T;
+    case DataType::kBFloat16:
+    case DataType::kFloat16:
+      return MPI_UINT16_T;  // moved, never reduced (see the reductions' check)
   }
   return MPI_DATATYPE_NULL;
+}
+
+// MPI has no 16-bit float type to reduce: those travel only through the NCCL transport.
+void check_reducible(DataType type) {
+  if (type == DataType::kBFloat16 || type == DataType::kFloat16) {
+    throw std::invalid_argument("the MPI transport cannot reduce bf16/fp16 buffers");
+  }
 }
 
 MPI_Op mpi_op(ReduceOp op) {
@@ -109,6 +120,7 @@ class MpiCommunicator : public Communicator {
 
   RequestPtr all_reduce(const void* send, void* recv, int64_t count, DataType type, ReduceOp op,
                         Stream*) override {
+    check_reducible(type);
     MPI_Request r;
     check_mpi(MPI_Iallreduce(send == recv ? MPI_IN_PLACE : send, recv, mpi_count(count),
                              mpi_type(type), mpi_op(op), comm_, &r),
@@ -118,6 +130,7 @@ class MpiCommunicator : public Communicator {
 
   RequestPtr reduce_scatter(const void* send, void* recv, int64_t recv_count, DataType type,
                             ReduceOp op, Stream*) override {
+    check_reducible(type);
     MPI_Request r;
     check_mpi(MPI_Ireduce_scatter_block(send, recv, mpi_count(recv_count), mpi_type(type),
                                         mpi_op(op), comm_, &r),

@@ -276,6 +276,18 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   return parse_run_config(text.str(), path, overrides);
 }
 
+std::string origin_of(const RunConfig& config, const std::vector<std::string>& overrides,
+                      const std::string& key) {
+  std::string origin = config.source;
+  for (std::string o : overrides) {  // the last override of the key wins, as when applied
+    for (const char* prefix : {"--set ", "--set="}) {
+      if (o.rfind(prefix, 0) == 0) o = o.substr(std::string(prefix).size());
+    }
+    if (o.rfind(key + "=", 0) == 0) origin = "--set " + key;
+  }
+  return origin;
+}
+
 int64_t grad_accum_steps(const RunConfig& config, int world_size) {
   if (world_size < 1) {
     throw std::invalid_argument("grad_accum_steps: world size " + std::to_string(world_size));

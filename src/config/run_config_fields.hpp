@@ -88,6 +88,25 @@ void visit_fields(V& v, TrainConfig& c) {
   v.field("beta2", c.beta2, "AdamW second-moment decay", Fraction{false});
   v.field("eps", c.eps, "AdamW denominator epsilon", Positive{});
   v.field("momentum", c.momentum, "SGD momentum", Fraction{false});
+  v.field("activation_checkpointing", c.activation_checkpointing,
+          "keep only each block's output in forward and recompute the block in backward (less "
+          "activation memory for about a third more compute)",
+          AnyValue{});
+}
+
+template <class V>
+void visit_fields(V& v, Fp16Config& c) {
+  v.field("loss_scale", c.loss_scale, "0: dynamic loss scaling; > 0: this fixed scale",
+          NonNegative{});
+  v.field("initial_scale_power", c.initial_scale_power,
+          "dynamic scaling starts at 2^initial_scale_power", IntRange{0, 32});
+  v.field("loss_scale_window", c.loss_scale_window,
+          "steps without overflow after which the scale doubles", Positive{});
+  v.field("hysteresis", c.hysteresis,
+          "overflowing steps tolerated before the scale halves (each overflow skips its step)",
+          Positive{});
+  v.field("min_loss_scale", c.min_loss_scale, "the dynamic scale never falls below this",
+          Positive{});
 }
 
 template <class V>
@@ -125,6 +144,10 @@ void visit_fields(V& v, RunSection& c) {
   v.field("name", c.name,
           "job name: the run directory is `ROOT/NAME-ID` (ID: the SLURM job id, else a timestamp)",
           DirectoryName{});
+  v.field("device", c.device,
+          "where to train: `cuda` (one GPU per rank, picked by the node-local rank), `cpu`, or "
+          "`auto` (CUDA when the build has it and a GPU is visible)",
+          OneOf{{"auto", "cpu", "cuda"}});
 }
 
 template <class V>
@@ -132,6 +155,8 @@ void visit_sections(V& v, RunConfig& c) {
   v.section("model", "The network's shape and initialisation.", c.model);
   v.section("data", "Training and evaluation data.", c.data);
   v.section("train", "Batch sizes, schedule, optimizer and precision.", c.train);
+  v.section("fp16", "Dynamic loss scaling of `train.precision: fp16` (DeepSpeed's `fp16` block).",
+            c.fp16);
   v.section("zero", "How model state is sharded over the ranks (ZeRO, as in DeepSpeed).", c.zero);
   v.section("checkpoint", "Checkpoints, under `RUN_DIR/checkpoints/`.", c.checkpoint);
   v.section("log", "The key=value lines of the .out log and metrics.jsonl.", c.log);

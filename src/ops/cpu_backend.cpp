@@ -104,8 +104,8 @@ class CpuBackend : public Backend {
                           const void* saved, int64_t B, int64_t T_, int64_t C,
                           int64_t NH) override {
     scratch_.resize(static_cast<size_t>(T_ * T_));
-    ops::attention_backward(out<T>(dqkv), scratch_.data(), in<T>(dout), in<T>(qkv), in<T>(saved),
-                            B, T_, C, NH);
+    ops::attention_backward(out<T>(dqkv), scratch_.data(), in<T>(dout), in<T>(qkv), in<T>(saved), B,
+                            T_, C, NH);
   }
 
   void lm_head_forward(void* logits, const void* x, const void* wte, int64_t N, int64_t C,
@@ -126,8 +126,8 @@ class CpuBackend : public Backend {
                                static_cast<T>(dloss), N, V);
   }
 
-  void optimizer_update(float* master, const float* grad, float* s0, float* s1,
-                        void* compute_copy, int64_t, const std::vector<UpdateSegment>& segments,
+  void optimizer_update(float* master, const float* grad, float* s0, float* s1, void* compute_copy,
+                        int64_t, const std::vector<UpdateSegment>& segments,
                         const UpdateRule& rule) override {
     for (const UpdateSegment& seg : segments) {
       const int64_t b = seg.begin;
@@ -165,6 +165,10 @@ class CpuBackend : public Backend {
     T* d = out<T>(dst);
     if (static_cast<const void*>(d) == static_cast<const void*>(src)) return;
     std::copy(src, src + n, d);
+  }
+
+  void accumulate(float* dst, const float* src, int64_t n) override {
+    for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
   }
 
  private:

@@ -214,6 +214,7 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
     Hdf5Handle file =
         open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL);
     const auto& layout = engine.layout();
+    std::vector<float> staging;
     for (size_t u = 0; u < layout.units.size(); ++u) {
       const UnitShard& shard = engine.shards()[u];
       for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
@@ -222,8 +223,14 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
         const int64_t lo = std::max(shard.begin, a.held.begin);
         const int64_t hi = std::min(shard.end, a.held.begin + a.held.count);
         const int64_t count = std::max<int64_t>(0, hi - lo);
+        const float* values = a.held.data + (count > 0 ? lo - a.held.begin : 0);
+        if (!engine.device().is_host() && count > 0) {  // GPU state goes through host memory
+          staging.resize(static_cast<size_t>(count));
+          engine.device().copy(staging.data(), values, count * sizeof(float));
+          values = staging.data();
+        }
         write_slice(file.get(), dataset_name(layout.units[u], a.name), shard.numel, lo, count,
-                    a.held.data + (count > 0 ? lo - a.held.begin : 0), collective);
+                    values, collective);
       }
     }
     write_int_attribute(file.get(), "format_version", kFormatVersion);
@@ -331,26 +338,38 @@ TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine,
   progress.position.consumed_samples = read_int_attribute(first, "consumed_samples", state_path);
   engine.set_optimizer_steps(read_int_attribute(first, "optimizer_steps", state_path));
 
+  // Per-rank files: take each overlapping piece of [begin, begin + count) from the rank
+  // that wrote it.
+  auto read_rank_files = [&](int64_t begin, int64_t count, float* into, const std::string& name,
+                             int64_t numel) {
+    for (int r = 0; r < saved_world; ++r) {
+      const UnitShard src = make_unit_shard(numel, saved_world, r);
+      const int64_t lo = std::max(src.begin, begin);
+      const int64_t hi = std::min(src.end, begin + count);
+      if (lo >= hi) continue;
+      read_slice(file_of(r), dir / rank_file_name(r), name, numel, lo, hi - lo,
+                 into + (lo - begin));
+    }
+  };
   const auto& layout = engine.layout();
+  std::vector<float> staging;
   for (size_t u = 0; u < layout.units.size(); ++u) {
     const int64_t numel = engine.shards()[u].numel;
     for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
       const std::string name = dataset_name(layout.units[u], a.name);
+      // GPU state is read into host memory first.
+      const bool staged = !engine.device().is_host();
+      if (staged) staging.assign(static_cast<size_t>(a.held.count), 0.0f);
+      float* into = staged ? staging.data() : a.held.data;
       if (shared) {
-        read_slice(file_of(0), state_path, name, numel, a.held.begin, a.held.count, a.held.data);
-        continue;
+        read_slice(file_of(0), state_path, name, numel, a.held.begin, a.held.count, into);
+      } else {
+        read_rank_files(a.held.begin, a.held.count, into, name, numel);
       }
-      // Per-rank files: take each overlapping piece from the rank that wrote it.
-      for (int r = 0; r < saved_world; ++r) {
-        const UnitShard src = make_unit_shard(numel, saved_world, r);
-        const int64_t lo = std::max(src.begin, a.held.begin);
-        const int64_t hi = std::min(src.end, a.held.begin + a.held.count);
-        if (lo >= hi) continue;
-        read_slice(file_of(r), dir / rank_file_name(r), name, numel, lo, hi - lo,
-                   a.held.data + (lo - a.held.begin));
-      }
+      if (staged) engine.device().copy(a.held.data, into, a.held.count * sizeof(float));
     }
   }
+  engine.parameters_loaded();
   comm.barrier();
   return progress;
 }

@@ -1,26 +1,29 @@
-// Full, padded parameter buffers per unit for stages 1 and 2: every rank computes with all
-// parameters, updates only its shard, then the shards are all-gathered in place.
+// Full, padded compute-dtype parameter buffers per unit for stages 1 and 2: every rank
+// computes with all parameters, updates only its shard, then the shards are all-gathered in
+// place (in the compute dtype: bf16 moves half the bytes of fp32).
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include "zerotune/comm/communicator.hpp"
 #include "zerotune/runtime/device.hpp"
 #include "zerotune/train/shard_layout.hpp"
-#include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::train {
 
 class FullParameters {
  public:
   FullParameters(const std::vector<UnitShard>& shards, comm::Communicator& comm,
-                 runtime::Device& device)
-      : shards_(shards), comm_(comm) {
-    for (const auto& s : shards_) buffers_.emplace_back(device, s.padded_numel);
+                 runtime::Device& device, comm::DataType type)
+      : shards_(shards), comm_(comm), type_(type), element_bytes_(comm::element_bytes(type)) {
+    for (const auto& s : shards_) {
+      buffers_.emplace_back(device, s.padded_numel * element_bytes_, "parameters");
+    }
   }
-  float* full(int unit) { return buffers_[unit].data(); }
-  float* shard(int unit) { return buffers_[unit].data() + shards_[unit].begin; }
-  StateRange held(int unit) { return {0, shards_[unit].numel, buffers_[unit].data()}; }
+  void* full(int unit) { return buffers_[unit].data(); }
+  // This rank's shard: where the optimizer writes the updated values.
+  void* shard(int unit) { return buffers_[unit].data() + shards_[unit].begin * element_bytes_; }
   int64_t bytes() const {
     int64_t b = 0;
     for (const auto& buf : buffers_) b += buf.bytes();
@@ -30,9 +33,8 @@ class FullParameters {
     std::vector<comm::RequestPtr> pending;
     for (size_t u = 0; u < buffers_.size(); ++u) {
       const int64_t n = shards_[u].shard_numel;
-      float* base = buffers_[u].data();
-      pending.push_back(
-          comm_.all_gather(base + comm_.rank() * n, base, n, comm::DataType::kFloat32));
+      std::byte* base = buffers_[u].data();
+      pending.push_back(comm_.all_gather(base + comm_.rank() * n * element_bytes_, base, n, type_));
     }
     comm::wait_all(pending);
   }
@@ -40,7 +42,9 @@ class FullParameters {
  private:
   const std::vector<UnitShard>& shards_;
   comm::Communicator& comm_;
-  std::vector<runtime::DeviceBuffer<float>> buffers_;
+  comm::DataType type_;
+  int64_t element_bytes_;
+  std::vector<runtime::DeviceBuffer<std::byte>> buffers_;
 };
 
 }  // namespace zerotune::train

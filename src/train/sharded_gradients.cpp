@@ -6,14 +6,20 @@
 namespace zerotune::train {
 
 ShardedGradients::ShardedGradients(const std::vector<UnitShard>& shards, comm::Communicator& comm,
-                                   runtime::Device& device)
-    : shards_(shards), comm_(comm), device_(device), scratch_(device, shards, kScratchBuffers) {
+                                   ops::Backend& backend)
+    : shards_(shards),
+      comm_(comm),
+      backend_(backend),
+      device_(backend.device()),
+      scratch_(device_, shards, kScratchBuffers, sizeof(float), "gradient scratch") {
   int64_t max_shard = 0;
   for (const auto& s : shards_) {
-    accumulators_.emplace_back(device_, s.shard_numel);
+    accumulators_.emplace_back(device_, s.shard_numel, "gradient shards");
     max_shard = std::max(max_shard, s.shard_numel);
   }
-  for (int i = 0; i < kScratchBuffers; ++i) landing_.emplace_back(device_, max_shard);
+  for (int i = 0; i < kScratchBuffers; ++i) {
+    landing_.emplace_back(device_, max_shard, "gradient scratch");
+  }
 }
 
 void ShardedGradients::clear() {
@@ -34,12 +40,12 @@ int ShardedGradients::take_scratch(int unit) {
 
 float* ShardedGradients::scratch(int unit) {
   auto it = scratch_of_unit_.find(unit);
-  if (it != scratch_of_unit_.end()) return scratch_.data(it->second);
+  if (it != scratch_of_unit_.end()) return static_cast<float*>(scratch_.data(it->second));
   const int i = take_scratch(unit);
   // Only the unit's padded extent is used; its padding stays zero for the reduce-scatter.
   device_.fill_zero(scratch_.data(i), shards_[unit].padded_numel * sizeof(float));
   scratch_of_unit_[unit] = i;
-  return scratch_.data(i);
+  return static_cast<float*>(scratch_.data(i));
 }
 
 void ShardedGradients::ready(int unit) {
@@ -58,10 +64,8 @@ void ShardedGradients::complete_oldest() {
   InFlight f = std::move(in_flight_.front());
   in_flight_.pop_front();
   f.request->wait();
-  float* acc = accumulators_[f.unit].data();
-  const float* in = landing_[f.landing].data();
-  const int64_t n = shards_[f.unit].shard_numel;
-  for (int64_t i = 0; i < n; ++i) acc[i] += in[i];
+  backend_.accumulate(accumulators_[f.unit].data(), landing_[f.landing].data(),
+                      shards_[f.unit].shard_numel);
   scratch_.give(f.scratch);
 }
 

@@ -11,6 +11,7 @@
 
 #include "unit_buffer_pool.hpp"
 #include "zerotune/comm/communicator.hpp"
+#include "zerotune/ops/backend.hpp"
 #include "zerotune/runtime/device.hpp"
 #include "zerotune/train/shard_layout.hpp"
 
@@ -23,7 +24,7 @@ class ShardedGradients {
   static constexpr int kScratchBuffers = 3;
 
   ShardedGradients(const std::vector<UnitShard>& shards, comm::Communicator& comm,
-                   runtime::Device& device);
+                   ops::Backend& backend);
 
   void clear();              // zero the accumulators (start of a step)
   float* scratch(int unit);  // zeroed unit-sized buffer, the same one until ready(unit)
@@ -45,6 +46,7 @@ class ShardedGradients {
 
   const std::vector<UnitShard>& shards_;
   comm::Communicator& comm_;
+  ops::Backend& backend_;
   runtime::Device& device_;
   std::vector<runtime::DeviceBuffer<float>> accumulators_;  // [unit] shard_numel
   UnitBufferPool scratch_;                                  // unit-sized gradients

@@ -9,10 +9,13 @@
 #include "zerotune/data/batch_loader.hpp"
 #include "zerotune/data/synthetic_corpus.hpp"
 #include "zerotune/model/gpt2.hpp"
+#include "zerotune/model/gpt2_model.hpp"
+#include "zerotune/ops/backend.hpp"
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/runtime/stop_signal.hpp"
 #include "zerotune/train/checkpoint.hpp"
 #include "zerotune/train/grad_clip.hpp"
+#include "zerotune/train/loss_scaler.hpp"
 #include "zerotune/train/lr_schedule.hpp"
 #include "zerotune/train/memory_report.hpp"
 #include "zerotune/train/metrics_log.hpp"
@@ -50,6 +53,22 @@ std::shared_ptr<const data::TokenFile> open_token_file(const std::string& path,
   return file;
 }
 
+DType compute_dtype_of(const std::string& precision) {
+  if (precision == "bf16") return DType::kBFloat16;
+  if (precision == "fp16") return DType::kFloat16;
+  return DType::kFloat32;
+}
+
+// The longest row the data holds, bounded by the model's positions: activations are sized by
+// what the rows need, not by model.seq_len.
+int64_t longest_row(const data::TokenFile* a, const data::TokenFile* b, int64_t seq_len) {
+  int64_t longest = 0;
+  for (const data::TokenFile* f : {a, b}) {
+    if (f != nullptr) longest = std::max(longest, f->info().seq_len);
+  }
+  return longest > 0 ? std::min(longest, seq_len) : seq_len;
+}
+
 std::string strategy_name(const config::RunConfig& c) {
   std::string s = c.zero.stage == 0 ? "dp" : "zero" + std::to_string(c.zero.stage);
   if (c.zero.offload) s += "_offload";
@@ -66,8 +85,10 @@ class Trainer {
                cfg_.model.vocab_size},
         layout_(model::make_gpt2_layout(shape_)),
         grad_accum_(config::grad_accum_steps(cfg_, comm_.size())),
-        metrics_(ctx.job_dir.metrics_file(), ctx.topology.is_root()) {
+        metrics_(ctx.job_dir.metrics_file(), ctx.topology.is_root()),
+        loss_scaler_(cfg_.fp16, cfg_.train.precision == "fp16") {
     check_device_support();
+    backend_ = ops::make_backend(*ctx.device, compute_dtype_of(cfg_.train.precision));
     OptimizerSettings opt;
     opt.kind = parse_optimizer_kind(cfg_.train.optimizer);
     opt.beta1 = cfg_.train.beta1;
@@ -75,9 +96,7 @@ class Trainer {
     opt.eps = cfg_.train.eps;
     opt.momentum = cfg_.train.momentum;
     opt.weight_decay = cfg_.train.weight_decay;
-    engine_ =
-        ZeroEngine::create(static_cast<int>(cfg_.zero.stage), layout_, opt, comm_, *ctx.device);
-    model_ = std::make_unique<model::Gpt2<float>>(shape_, cfg_.train.micro_batch_size);
+    engine_ = ZeroEngine::create(static_cast<int>(cfg_.zero.stage), layout_, opt, comm_, *backend_);
 
     const std::string train_path =
         resolve_data_file(cfg_.data.train_file, "train", ctx, 6000, cfg_.train.seed + 11);
@@ -103,6 +122,11 @@ class Trainer {
           resolve_data_file(cfg_.data.eval_file, "validation", ctx, 256, cfg_.train.seed + 12);
       eval_file_ = open_token_file(eval_path, cfg_.model);
     }
+    model::Gpt2Options model_options;
+    model_options.max_tokens = longest_row(train_file_.get(), eval_file_.get(), shape_.seq_len);
+    model_options.activation_checkpointing = cfg_.train.activation_checkpointing;
+    model_ = std::make_unique<model::Gpt2Model>(shape_, cfg_.train.micro_batch_size, *backend_,
+                                                model_options);
     total_steps_ = cfg_.train.max_steps > 0 ? cfg_.train.max_steps
                                             : cfg_.train.epochs * train_loader_->steps_per_epoch();
     targets_.resize(grad_accum_ * cfg_.train.micro_batch_size * cfg_.model.seq_len);
@@ -185,6 +209,11 @@ class Trainer {
           cfg_.source + ": train.precision: " + cfg_.train.precision +
           " needs a CUDA device; CPU runs compute in fp32 (set train.precision: fp32)");
     }
+    if (!ctx_.device->is_host() && cfg_.zero.offload) {
+      throw InputError(cfg_.source +
+                       ": zero.offload: CPU offload of a GPU run is not available in this "
+                       "version; set zero.offload: false (use a higher zero.stage to save memory)");
+    }
   }
 
   void log_start() {
@@ -262,6 +291,8 @@ class Trainer {
     const int64_t global_tokens = comm_.all_reduce_value(local_tokens, comm::ReduceOp::kSum);
     const float loss_scale = global_tokens > 0 ? 1.0f / static_cast<float>(global_tokens) : 0.0f;
 
+    // fp16: the loss (so every gradient) is multiplied by the loss scale, undone in the update.
+    const double scale = loss_scaler_.scale();
     engine_->begin_step();
     double local_loss_sum = 0;
     for (size_t a = 0; a < batch.micro_batches.size(); ++a) {
@@ -271,12 +302,21 @@ class Trainer {
                             ->forward(mb.input_ids.data(), targets_.data() + a * slot, mb.count,
                                       mb.seq_len, *engine_)
                             .sum;
-      model_->backward(loss_scale, *engine_, *engine_);
+      model_->backward(loss_scale * scale, *engine_, *engine_);
     }
     engine_->finish_gradients();
-    grad_norm_ = engine_->global_grad_norm();
+    grad_norm_ = engine_->global_grad_norm() / scale;
     lr_ = schedule_->lr_at(step);
-    engine_->optimizer_step(lr_, clip_coefficient(grad_norm_, cfg_.train.grad_clip));
+    // An overflow anywhere makes the all-reduced norm inf or NaN on every rank alike.
+    const bool overflow = loss_scaler_.enabled() && !std::isfinite(grad_norm_);
+    if (loss_scaler_.update(overflow)) {
+      runtime::log().info("fp16 overflow at step {}: step skipped, loss_scale now {:g}", step + 1,
+                          loss_scaler_.scale());
+      metrics_.event(
+          {{"type", "overflow"}, {"step", step + 1}, {"loss_scale", loss_scaler_.scale()}});
+    } else {
+      engine_->optimizer_step(lr_, clip_coefficient(grad_norm_, cfg_.train.grad_clip) / scale);
+    }
     const double loss_sum = comm_.all_reduce_value(local_loss_sum, comm::ReduceOp::kSum);
     return global_tokens > 0 ? loss_sum / global_tokens : 0.0;
   }
@@ -365,8 +405,10 @@ class Trainer {
   model::Gpt2Layout layout_;
   int64_t grad_accum_;
   MetricsLog metrics_;
+  LossScaler loss_scaler_;
+  std::unique_ptr<ops::Backend> backend_;
   std::unique_ptr<ZeroEngine> engine_;
-  std::unique_ptr<model::Gpt2<float>> model_;
+  std::unique_ptr<model::Gpt2Model> model_;
   std::shared_ptr<const data::TokenFile> train_file_, eval_file_;
   std::unique_ptr<data::BatchLoader> train_loader_;
   int64_t total_steps_ = 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <functional>
 #include <vector>
 
@@ -14,14 +15,17 @@ namespace zerotune::train {
 
 class UnitBufferPool {
  public:
-  // `count` buffers: the first as large as the largest unit, the rest as the second largest.
-  UnitBufferPool(runtime::Device& device, const std::vector<UnitShard>& shards, int count) {
+  // `count` buffers of elements of `element_bytes`: the first as large as the largest unit,
+  // the rest as the second largest.
+  UnitBufferPool(runtime::Device& device, const std::vector<UnitShard>& shards, int count,
+                 int64_t element_bytes, const char* purpose)
+      : element_bytes_(element_bytes) {
     std::vector<int64_t> sizes;
     for (const auto& s : shards) sizes.push_back(s.padded_numel);
     std::sort(sizes.begin(), sizes.end(), std::greater<>());
     for (int i = 0; i < count && !sizes.empty(); ++i) {
       const int64_t n = sizes[std::min<size_t>(i == 0 ? 0 : 1, sizes.size() - 1)];
-      buffers_.emplace_back(device, n);
+      buffers_.emplace_back(device, n * element_bytes, purpose);
     }
     free_.assign(buffers_.size(), true);
   }
@@ -30,7 +34,7 @@ class UnitBufferPool {
   int take(int64_t numel) {
     int best = -1;
     for (int i = 0; i < static_cast<int>(buffers_.size()); ++i) {
-      if (free_[i] && buffers_[i].size() >= numel &&
+      if (free_[i] && buffers_[i].size() >= numel * element_bytes_ &&
           (best < 0 || buffers_[i].size() < buffers_[best].size())) {
         best = i;
       }
@@ -39,7 +43,7 @@ class UnitBufferPool {
     return best;
   }
   void give(int index) { free_[index] = true; }
-  float* data(int index) { return buffers_[index].data(); }
+  void* data(int index) { return buffers_[index].data(); }
   int64_t bytes() const {
     int64_t b = 0;
     for (const auto& buf : buffers_) b += buf.bytes();
@@ -47,7 +51,8 @@ class UnitBufferPool {
   }
 
  private:
-  std::vector<runtime::DeviceBuffer<float>> buffers_;
+  int64_t element_bytes_;
+  std::vector<runtime::DeviceBuffer<std::byte>> buffers_;
   std::vector<bool> free_;
 };
 

@@ -1,57 +1,74 @@
-// What every ZeRO stage shares: optimizer state over this rank's range, the gradient norm
-// from shards, and the update loop that splits a range by its tensors' weight decay.
+// What every ZeRO stage shares: fp32 masters and optimizer state over this rank's range, the
+// gradient norm from shards, and the update that splits a range by its tensors' weight decay.
 #include "zerotune/train/zero_engine.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
-
-#include "zerotune/train/grad_clip.hpp"
 
 namespace zerotune::train {
 
 std::unique_ptr<ZeroEngine> make_zero_stage0(const model::Gpt2Layout&, const OptimizerSettings&,
-                                             comm::Communicator&, runtime::Device&);
+                                             comm::Communicator&, ops::Backend&);
 std::unique_ptr<ZeroEngine> make_zero_stage1(const model::Gpt2Layout&, const OptimizerSettings&,
-                                             comm::Communicator&, runtime::Device&);
+                                             comm::Communicator&, ops::Backend&);
 std::unique_ptr<ZeroEngine> make_zero_stage2(const model::Gpt2Layout&, const OptimizerSettings&,
-                                             comm::Communicator&, runtime::Device&);
+                                             comm::Communicator&, ops::Backend&);
 std::unique_ptr<ZeroEngine> make_zero_stage3(const model::Gpt2Layout&, const OptimizerSettings&,
-                                             comm::Communicator&, runtime::Device&);
+                                             comm::Communicator&, ops::Backend&);
 
 std::unique_ptr<ZeroEngine> ZeroEngine::create(int stage, const model::Gpt2Layout& layout,
                                                const OptimizerSettings& optimizer,
-                                               comm::Communicator& comm, runtime::Device& device) {
+                                               comm::Communicator& comm, ops::Backend& backend) {
+  std::unique_ptr<ZeroEngine> engine;
   switch (stage) {
     case 0:
-      return make_zero_stage0(layout, optimizer, comm, device);
+      engine = make_zero_stage0(layout, optimizer, comm, backend);
+      break;
     case 1:
-      return make_zero_stage1(layout, optimizer, comm, device);
+      engine = make_zero_stage1(layout, optimizer, comm, backend);
+      break;
     case 2:
-      return make_zero_stage2(layout, optimizer, comm, device);
+      engine = make_zero_stage2(layout, optimizer, comm, backend);
+      break;
     case 3:
-      return make_zero_stage3(layout, optimizer, comm, device);
+      engine = make_zero_stage3(layout, optimizer, comm, backend);
+      break;
+    default:
+      throw std::invalid_argument("zero.stage must be 0, 1, 2 or 3");
   }
-  throw std::invalid_argument("zero.stage must be 0, 1, 2 or 3");
+  engine->allocate_masters();
+  return engine;
 }
 
 ZeroEngine::ZeroEngine(int stage, const model::Gpt2Layout& layout,
                        const OptimizerSettings& optimizer, comm::Communicator& comm,
-                       runtime::Device& device)
+                       ops::Backend& backend)
     : stage_(stage),
       layout_(layout),
       shards_(make_shards(layout, comm.size(), comm.rank())),
       optimizer_(optimizer),
       comm_(comm),
-      device_(device) {
+      backend_(backend),
+      device_(backend.device()) {
   optimizer_state_.resize(optimizer_state_count());
   for (auto& per_unit : optimizer_state_) {
     for (size_t u = 0; u < shards_.size(); ++u) {
-      per_unit.emplace_back(device_, optimizer_range(static_cast<int>(u)).owned());
+      per_unit.emplace_back(device_, optimizer_range(static_cast<int>(u)).owned(),
+                            "optimizer state");
     }
   }
 }
 
 ZeroEngine::~ZeroEngine() = default;
+
+void ZeroEngine::allocate_masters() {
+  if (!mixed_precision()) return;
+  for (size_t u = 0; u < shards_.size(); ++u) {
+    master_.emplace_back(device_, optimizer_range(static_cast<int>(u)).owned(),
+                         "fp32 master weights");
+  }
+}
 
 UnitShard ZeroEngine::optimizer_range(int unit) const {
   UnitShard range = shards_[unit];
@@ -62,15 +79,70 @@ UnitShard ZeroEngine::optimizer_range(int unit) const {
   return range;
 }
 
+float* ZeroEngine::master_parameters(int unit) {
+  return mixed_precision() ? master_[unit].data() : static_cast<float*>(compute_parameters(unit));
+}
+
+comm::DataType ZeroEngine::compute_comm_type() const {
+  switch (compute_dtype()) {
+    case DType::kBFloat16:
+      return comm::DataType::kBFloat16;
+    case DType::kFloat16:
+      return comm::DataType::kFloat16;
+    case DType::kFloat64:
+      return comm::DataType::kFloat64;
+    case DType::kFloat32:
+      break;
+  }
+  return comm::DataType::kFloat32;
+}
+
+StateRange ZeroEngine::parameters_held(int unit) {
+  const UnitShard range = optimizer_range(unit);
+  return {range.begin, range.owned(), master_parameters(unit)};
+}
+
 void ZeroEngine::set_unit_parameters(int unit, const float* full_values) {
-  StateRange held = parameters_held(unit);
-  device_.copy(held.data, full_values + held.begin, held.count * sizeof(float));
+  const UnitShard range = optimizer_range(unit);
+  device_.copy(master_parameters(unit), full_values + range.begin, range.owned() * sizeof(float));
+  if (mixed_precision()) {
+    backend_.cast_from_float(compute_parameters(unit), master_parameters(unit), range.owned());
+  }
+  // Stages 1 and 2 hold every parameter: the other ranks' ranges come from the same values.
+  if (stage_ == 1 || stage_ == 2) {
+    runtime::DeviceBuffer<float> full(device_, shards_[unit].numel, "parameter upload");
+    device_.copy(full.data(), full_values, full.bytes());
+    auto* base = static_cast<std::byte*>(compute_parameters(unit)) - compute_bytes(range.begin);
+    if (mixed_precision()) {
+      backend_.cast_from_float(base, full.data(), full.size());
+    } else {
+      device_.copy(base, full.data(), full.bytes());
+    }
+  }
 }
 
 void ZeroEngine::get_unit_parameters(int unit, float* full_values) {
-  const float* gathered = acquire(unit, -1);
-  device_.copy(full_values, gathered, shards_[unit].numel * sizeof(float));
-  release(unit);
+  const UnitShard& s = shards_[unit];
+  if (stage_ == 0) {
+    device_.copy(full_values, master_parameters(unit), s.numel * sizeof(float));
+    return;
+  }
+  runtime::DeviceBuffer<float> gathered(device_, s.padded_numel, "parameter download");
+  runtime::DeviceBuffer<float> mine(device_, s.shard_numel, "parameter download");
+  device_.copy(mine.data(), master_parameters(unit), s.owned() * sizeof(float));
+  comm_.all_gather(mine.data(), gathered.data(), s.shard_numel, comm::DataType::kFloat32)->wait();
+  device_.copy(full_values, gathered.data(), s.numel * sizeof(float));
+}
+
+void ZeroEngine::parameters_loaded() {
+  if (mixed_precision()) {
+    for (size_t u = 0; u < shards_.size(); ++u) {
+      const int unit = static_cast<int>(u);
+      backend_.cast_from_float(compute_parameters(unit), master_parameters(unit),
+                               optimizer_range(unit).owned());
+    }
+  }
+  after_update();
 }
 
 void ZeroEngine::begin_step() {
@@ -83,11 +155,12 @@ void ZeroEngine::begin_micro_batch(bool last_in_step) { last_micro_batch_ = last
 void ZeroEngine::finish_gradients() { complete_gradient_collectives(); }
 
 double ZeroEngine::global_grad_norm() {
-  double sum_squares = 0.0;
+  std::vector<ops::Backend::Span> spans;
   for (size_t u = 0; u < shards_.size(); ++u) {
     const int unit = static_cast<int>(u);
-    sum_squares += grad_sum_of_squares(reduced_gradients(unit), optimizer_range(unit).owned());
+    spans.push_back({reduced_gradients(unit), optimizer_range(unit).owned()});
   }
+  double sum_squares = backend_.sum_of_squares(spans);
   // One all-reduce of one number: shards are disjoint, so their squares add up.
   if (!gradients_replicated())
     sum_squares = comm_.all_reduce_value(sum_squares, comm::ReduceOp::kSum);
@@ -96,22 +169,33 @@ double ZeroEngine::global_grad_norm() {
 
 void ZeroEngine::optimizer_step(double lr, double grad_scale) {
   ++optimizer_steps_;
+  ops::UpdateRule rule;
+  rule.adamw = optimizer_.kind == OptimizerKind::kAdamW;
+  rule.lr = lr;
+  rule.beta1 = optimizer_.beta1;
+  rule.beta2 = optimizer_.beta2;
+  rule.eps = optimizer_.eps;
+  rule.momentum = optimizer_.momentum;
+  rule.weight_decay = optimizer_.weight_decay;
+  rule.grad_scale = grad_scale;
+  rule.step = optimizer_steps_;
+  std::vector<ops::UpdateSegment> segments;
   for (size_t ui = 0; ui < shards_.size(); ++ui) {
     const int u = static_cast<int>(ui);
     const UnitShard range = optimizer_range(u);
-    float* params = master_parameters(u);
-    const float* grads = reduced_gradients(u);
-    float* s0 = optimizer_state_[0][u].data();
-    float* s1 = optimizer_state_.size() > 1 ? optimizer_state_[1][u].data() : nullptr;
     // Split the range at tensor boundaries: weight decay is per tensor.
+    segments.clear();
     for (const auto& tensor : layout_.units[u].tensors) {
       const int64_t lo = std::max(range.begin, tensor.offset);
       const int64_t hi = std::min(range.end, tensor.offset + tensor.numel);
       if (lo >= hi) continue;
-      const int64_t at = lo - range.begin;
-      optimizer_update(optimizer_, params + at, grads + at, s0 + at, s1 ? s1 + at : nullptr,
-                       hi - lo, lr, grad_scale, tensor.weight_decay, optimizer_steps_);
+      segments.push_back({lo - range.begin, hi - lo, tensor.weight_decay});
     }
+    if (segments.empty()) continue;
+    float* s1 = optimizer_state_.size() > 1 ? optimizer_state_[1][u].data() : nullptr;
+    backend_.optimizer_update(
+        master_parameters(u), reduced_gradients(u), optimizer_state_[0][u].data(), s1,
+        mixed_precision() ? compute_parameters(u) : nullptr, range.owned(), segments, rule);
   }
   after_update();
 }
@@ -127,6 +211,7 @@ MemoryAccount ZeroEngine::memory_account() const {
   for (const auto& per_unit : optimizer_state_) {
     for (const auto& buffer : per_unit) account.optimizer_bytes += buffer.bytes();
   }
+  for (const auto& buffer : master_) account.master_bytes += buffer.bytes();
   return account;
 }
 

@@ -10,26 +10,22 @@ namespace {
 class ZeroStage0 : public ZeroEngine {
  public:
   ZeroStage0(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
-             comm::Communicator& comm, runtime::Device& device)
-      : ZeroEngine(0, layout, optimizer, comm, device) {
+             comm::Communicator& comm, ops::Backend& backend)
+      : ZeroEngine(0, layout, optimizer, comm, backend) {
     for (const auto& s : shards_) {
-      params_.emplace_back(device_, s.numel);
-      grads_.emplace_back(device_, s.numel);
+      params_.emplace_back(device_, compute_bytes(s.numel), "parameters");
+      grads_.emplace_back(device_, s.numel, "gradients");
     }
   }
 
-  const float* acquire(int unit, int) override { return params_[unit].data(); }
+  const void* acquire(int unit, int) override { return params_[unit].data(); }
   void release(int) override {}
-  float* gradients(int unit) override { return grads_[unit].data(); }
+  void* gradients(int unit) override { return grads_[unit].data(); }
   void gradients_ready(int unit) override {
     if (!last_micro_batch_) return;  // accumulate locally; communicate once per step
     pending_.push_back(comm_.all_reduce(grads_[unit].data(), grads_[unit].data(),
                                         grads_[unit].size(), comm::DataType::kFloat32,
                                         comm::ReduceOp::kSum));
-  }
-
-  StateRange parameters_held(int unit) override {
-    return {0, params_[unit].size(), params_[unit].data()};
   }
 
   MemoryAccount memory_account() const override {
@@ -40,7 +36,7 @@ class ZeroStage0 : public ZeroEngine {
   }
 
  protected:
-  float* master_parameters(int unit) override { return params_[unit].data(); }
+  void* compute_parameters(int unit) override { return params_[unit].data(); }
   float* reduced_gradients(int unit) override { return grads_[unit].data(); }
   bool gradients_replicated() const override { return true; }
   void clear_gradients() override {
@@ -50,7 +46,7 @@ class ZeroStage0 : public ZeroEngine {
   void after_update() override {}
 
  private:
-  std::vector<runtime::DeviceBuffer<float>> params_;
+  std::vector<runtime::DeviceBuffer<std::byte>> params_;
   std::vector<runtime::DeviceBuffer<float>> grads_;
   std::vector<comm::RequestPtr> pending_;
 };
@@ -59,8 +55,8 @@ class ZeroStage0 : public ZeroEngine {
 
 std::unique_ptr<ZeroEngine> make_zero_stage0(const model::Gpt2Layout& layout,
                                              const OptimizerSettings& optimizer,
-                                             comm::Communicator& comm, runtime::Device& device) {
-  return std::make_unique<ZeroStage0>(layout, optimizer, comm, device);
+                                             comm::Communicator& comm, ops::Backend& backend) {
+  return std::make_unique<ZeroStage0>(layout, optimizer, comm, backend);
 }
 
 }  // namespace zerotune::train

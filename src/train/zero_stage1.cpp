@@ -11,25 +11,24 @@ namespace {
 class ZeroStage1 : public ZeroEngine {
  public:
   ZeroStage1(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
-             comm::Communicator& comm, runtime::Device& device)
-      : ZeroEngine(1, layout, optimizer, comm, device), params_(shards_, comm, device) {
+             comm::Communicator& comm, ops::Backend& backend)
+      : ZeroEngine(1, layout, optimizer, comm, backend),
+        params_(shards_, comm, device_, compute_comm_type()) {
     for (const auto& s : shards_) {
-      grads_.emplace_back(device_, s.padded_numel);
-      grad_shards_.emplace_back(device_, s.shard_numel);
+      grads_.emplace_back(device_, s.padded_numel, "gradients");
+      grad_shards_.emplace_back(device_, s.shard_numel, "gradient shards");
     }
   }
 
-  const float* acquire(int unit, int) override { return params_.full(unit); }
+  const void* acquire(int unit, int) override { return params_.full(unit); }
   void release(int) override {}
-  float* gradients(int unit) override { return grads_[unit].data(); }
+  void* gradients(int unit) override { return grads_[unit].data(); }
   void gradients_ready(int unit) override {
     if (!last_micro_batch_) return;
     pending_.push_back(comm_.reduce_scatter(grads_[unit].data(), grad_shards_[unit].data(),
                                             shards_[unit].shard_numel, comm::DataType::kFloat32,
                                             comm::ReduceOp::kSum));
   }
-
-  StateRange parameters_held(int unit) override { return params_.held(unit); }
 
   MemoryAccount memory_account() const override {
     MemoryAccount a = ZeroEngine::memory_account();
@@ -40,7 +39,7 @@ class ZeroStage1 : public ZeroEngine {
   }
 
  protected:
-  float* master_parameters(int unit) override { return params_.shard(unit); }
+  void* compute_parameters(int unit) override { return params_.shard(unit); }
   float* reduced_gradients(int unit) override { return grad_shards_[unit].data(); }
   void clear_gradients() override {
     for (auto& g : grads_) g.zero();
@@ -59,8 +58,8 @@ class ZeroStage1 : public ZeroEngine {
 
 std::unique_ptr<ZeroEngine> make_zero_stage1(const model::Gpt2Layout& layout,
                                              const OptimizerSettings& optimizer,
-                                             comm::Communicator& comm, runtime::Device& device) {
-  return std::make_unique<ZeroStage1>(layout, optimizer, comm, device);
+                                             comm::Communicator& comm, ops::Backend& backend) {
+  return std::make_unique<ZeroStage1>(layout, optimizer, comm, backend);
 }
 
 }  // namespace zerotune::train

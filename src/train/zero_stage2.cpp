@@ -12,17 +12,15 @@ namespace {
 class ZeroStage2 : public ZeroEngine {
  public:
   ZeroStage2(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
-             comm::Communicator& comm, runtime::Device& device)
-      : ZeroEngine(2, layout, optimizer, comm, device),
-        params_(shards_, comm, device),
-        grads_(shards_, comm, device) {}
+             comm::Communicator& comm, ops::Backend& backend)
+      : ZeroEngine(2, layout, optimizer, comm, backend),
+        params_(shards_, comm, device_, compute_comm_type()),
+        grads_(shards_, comm, backend) {}
 
-  const float* acquire(int unit, int) override { return params_.full(unit); }
+  const void* acquire(int unit, int) override { return params_.full(unit); }
   void release(int) override {}
-  float* gradients(int unit) override { return grads_.scratch(unit); }
+  void* gradients(int unit) override { return grads_.scratch(unit); }
   void gradients_ready(int unit) override { grads_.ready(unit); }
-
-  StateRange parameters_held(int unit) override { return params_.held(unit); }
 
   MemoryAccount memory_account() const override {
     MemoryAccount a = ZeroEngine::memory_account();
@@ -33,7 +31,7 @@ class ZeroStage2 : public ZeroEngine {
   }
 
  protected:
-  float* master_parameters(int unit) override { return params_.shard(unit); }
+  void* compute_parameters(int unit) override { return params_.shard(unit); }
   float* reduced_gradients(int unit) override { return grads_.accumulated(unit); }
   void clear_gradients() override { grads_.clear(); }
   void complete_gradient_collectives() override { grads_.complete_all(); }
@@ -48,8 +46,8 @@ class ZeroStage2 : public ZeroEngine {
 
 std::unique_ptr<ZeroEngine> make_zero_stage2(const model::Gpt2Layout& layout,
                                              const OptimizerSettings& optimizer,
-                                             comm::Communicator& comm, runtime::Device& device) {
-  return std::make_unique<ZeroStage2>(layout, optimizer, comm, device);
+                                             comm::Communicator& comm, ops::Backend& backend) {
+  return std::make_unique<ZeroStage2>(layout, optimizer, comm, backend);
 }
 
 }  // namespace zerotune::train

@@ -19,14 +19,16 @@ class ZeroStage3 : public ZeroEngine {
   static constexpr int kGatherBuffers = 3;
 
   ZeroStage3(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
-             comm::Communicator& comm, runtime::Device& device)
-      : ZeroEngine(3, layout, optimizer, comm, device),
-        grads_(shards_, comm, device),
-        gather_(device, shards_, kGatherBuffers) {
-    for (const auto& s : shards_) shards_params_.emplace_back(device_, s.shard_numel);
+             comm::Communicator& comm, ops::Backend& backend)
+      : ZeroEngine(3, layout, optimizer, comm, backend),
+        grads_(shards_, comm, backend),
+        gather_(device_, shards_, kGatherBuffers, compute_bytes(1), "gathered parameters") {
+    for (const auto& s : shards_) {
+      shards_params_.emplace_back(device_, compute_bytes(s.shard_numel), "parameter shards");
+    }
   }
 
-  const float* acquire(int unit, int next_unit) override {
+  const void* acquire(int unit, int next_unit) override {
     Gathered& g = start_gather(unit);
     if (g.request) {
       g.request->wait();
@@ -50,12 +52,8 @@ class ZeroStage3 : public ZeroEngine {
     }
   }
 
-  float* gradients(int unit) override { return grads_.scratch(unit); }
+  void* gradients(int unit) override { return grads_.scratch(unit); }
   void gradients_ready(int unit) override { grads_.ready(unit); }
-
-  StateRange parameters_held(int unit) override {
-    return {shards_[unit].begin, shards_[unit].owned(), shards_params_[unit].data()};
-  }
 
   MemoryAccount memory_account() const override {
     MemoryAccount a = ZeroEngine::memory_account();
@@ -67,7 +65,7 @@ class ZeroStage3 : public ZeroEngine {
   }
 
  protected:
-  float* master_parameters(int unit) override { return shards_params_[unit].data(); }
+  void* compute_parameters(int unit) override { return shards_params_[unit].data(); }
   float* reduced_gradients(int unit) override { return grads_.accumulated(unit); }
   void clear_gradients() override { grads_.clear(); }
   void complete_gradient_collectives() override { grads_.complete_all(); }
@@ -96,7 +94,7 @@ class ZeroStage3 : public ZeroEngine {
     Gathered& g = gathered_[unit];
     g.buffer = b;
     g.request = comm_.all_gather(shards_params_[unit].data(), gather_.data(b),
-                                 shards_[unit].shard_numel, comm::DataType::kFloat32);
+                                 shards_[unit].shard_numel, compute_comm_type());
     return &g;
   }
 
@@ -106,7 +104,7 @@ class ZeroStage3 : public ZeroEngine {
   }
 
   ShardedGradients grads_;
-  std::vector<runtime::DeviceBuffer<float>> shards_params_;
+  std::vector<runtime::DeviceBuffer<std::byte>> shards_params_;
   UnitBufferPool gather_;
   std::map<int, Gathered> gathered_;
 };
@@ -115,8 +113,8 @@ class ZeroStage3 : public ZeroEngine {
 
 std::unique_ptr<ZeroEngine> make_zero_stage3(const model::Gpt2Layout& layout,
                                              const OptimizerSettings& optimizer,
-                                             comm::Communicator& comm, runtime::Device& device) {
-  return std::make_unique<ZeroStage3>(layout, optimizer, comm, device);
+                                             comm::Communicator& comm, ops::Backend& backend) {
+  return std::make_unique<ZeroStage3>(layout, optimizer, comm, backend);
 }
 
 }  // namespace zerotune::train

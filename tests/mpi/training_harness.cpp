@@ -10,6 +10,7 @@
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/model/gpt2_layout.hpp"
+#include "zerotune/ops/backend.hpp"
 #include "zerotune/runtime/device.hpp"
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/train/checkpoint.hpp"
@@ -78,7 +79,8 @@ std::map<std::string, std::vector<float>> read_params(const fs::path& checkpoint
                                cfg.model.seq_len, cfg.model.vocab_size});
   train::OptimizerSettings optimizer;
   optimizer.kind = train::parse_optimizer_kind(cfg.train.optimizer);
-  auto engine = train::ZeroEngine::create(0, layout, optimizer, *self, runtime::cpu_device());
+  auto backend = ops::make_cpu_backend(DType::kFloat32);
+  auto engine = train::ZeroEngine::create(0, layout, optimizer, *self, *backend);
   train::load_checkpoint(checkpoint, *engine, *self);
   std::map<std::string, std::vector<float>> params;
   for (size_t u = 0; u < layout.units.size(); ++u) {

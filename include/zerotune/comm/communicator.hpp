@@ -14,7 +14,9 @@
 
 namespace zerotune::comm {
 
-enum class DataType { kFloat32, kFloat64, kInt32, kInt64, kUint8 };
+// kBFloat16 and kFloat16 are what the GPU engine moves (compute-dtype parameters); the MPI
+// transport moves them as opaque 2-byte elements and cannot reduce them.
+enum class DataType { kFloat32, kFloat64, kInt32, kInt64, kUint8, kBFloat16, kFloat16 };
 enum class ReduceOp { kSum, kMax, kMin };
 
 size_t element_bytes(DataType type);

@@ -51,9 +51,21 @@ struct TrainConfig {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double momentum = 0.9;  // sgd
+  double momentum = 0.9;                  // sgd
+  bool activation_checkpointing = false;  // recompute each block's activations in backward
 
   bool operator==(const TrainConfig&) const = default;
+};
+
+// fp16 dynamic loss scaling, with DeepSpeed's names and defaults.
+struct Fp16Config {
+  double loss_scale = 0;             // 0: dynamic; > 0: this fixed scale
+  int64_t initial_scale_power = 16;  // dynamic scaling starts at 2^this
+  int64_t loss_scale_window = 1000;  // clean steps before the scale doubles
+  int64_t hysteresis = 2;            // overflows tolerated before the scale halves
+  double min_loss_scale = 1;         // the scale never drops below this
+
+  bool operator==(const Fp16Config&) const = default;
 };
 
 struct ZeroConfig {
@@ -85,6 +97,7 @@ struct MonitorConfig {
 struct RunSection {
   std::string root = "runs";
   std::string name = "zerotune";
+  std::string device = "auto";  // auto | cpu | cuda
 
   bool operator==(const RunSection&) const = default;
 };
@@ -93,6 +106,7 @@ struct RunConfig {
   ModelConfig model;
   DataConfig data;
   TrainConfig train;
+  Fp16Config fp16;
   ZeroConfig zero;
   CheckpointConfig checkpoint;
   LogConfig log;
@@ -114,6 +128,11 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
 // Checks that need the world size: global batch divisible by micro batch x world.
 // Returns gradient accumulation steps.
 int64_t grad_accum_steps(const RunConfig& config, int world_size);
+
+// Where a field's value came from, for error messages: "--set section.key" when an override
+// set it, else the config's source (a file path or "<embedded demo config>").
+std::string origin_of(const RunConfig& config, const std::vector<std::string>& overrides,
+                      const std::string& key);
 
 // The resolved config as YAML (all fields, documented defaults included).
 std::string to_yaml(const RunConfig& config);

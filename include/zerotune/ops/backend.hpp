@@ -66,9 +66,9 @@ class Backend {
   virtual void layernorm_forward(void* y, void* mean, void* rstd, const void* x, const void* w,
                                  const void* b, int64_t N, int64_t C) = 0;
   // res = a + b, then y = LayerNorm(res): the residual add fused with the next norm.
-  virtual void residual_layernorm_forward(void* res, void* y, void* mean, void* rstd,
-                                          const void* a, const void* b, const void* w,
-                                          const void* bias, int64_t N, int64_t C) = 0;
+  virtual void residual_layernorm_forward(void* res, void* y, void* mean, void* rstd, const void* a,
+                                          const void* b, const void* w, const void* bias, int64_t N,
+                                          int64_t C) = 0;
   // dx (A) +=, dw, db (G) +=.
   virtual void layernorm_backward(void* dx, void* dw, void* db, const void* dy, const void* x,
                                   const void* w, const void* mean, const void* rstd, int64_t N,
@@ -124,9 +124,20 @@ class Backend {
   virtual double sum_of_squares(const std::vector<Span>& spans) = 0;
   // dst (compute dtype) = src (fp32) rounded; dst may be the same memory only for fp32.
   virtual void cast_from_float(void* dst, const float* src, int64_t n) = 0;
+  // dst[n] += src[n], fp32 (gradient accumulation across micro-batches).
+  virtual void accumulate(float* dst, const float* src, int64_t n) = 0;
 };
 
 // The CPU backend in float (training) or double (finite-difference and reference checks).
 std::unique_ptr<Backend> make_cpu_backend(DType dtype);
+
+// The GPU backend (src/cuda/cuda_backend.cu) on a CUDA device, computing in bf16, fp16 or
+// fp32: cuBLASLt matmuls, cuDNN attention where built (our kernel otherwise and for fp32).
+// Only in CUDA builds.
+std::unique_ptr<Backend> make_cuda_backend(runtime::Device& device, DType dtype);
+
+// The backend for a device: the CPU one (fp32 only) for host devices, the CUDA one otherwise.
+// Throws InputError for a precision the device cannot compute in.
+std::unique_ptr<Backend> make_backend(runtime::Device& device, DType dtype);
 
 }  // namespace zerotune::ops

@@ -14,6 +14,14 @@
 //
 // Gradients are SUMMED across ranks: the trainer scales the loss by 1 / (tokens in the
 // global batch), so the result equals the single-rank gradient of the same global batch.
+//
+// Mixed precision (DESIGN.md "Mixed precision lives in the engine"): the model reads
+// parameters in the backend's compute dtype; the engine keeps them in that dtype (full at
+// stages 0-2, the shard at stage 3) and, when the compute dtype is not fp32, fp32 master
+// weights over the range this rank updates (full at stage 0, the shard otherwise). Gradients
+// and optimizer state are fp32. The optimizer writes the master and the compute copy in one
+// pass; stages 1 and 2 then all-gather the compute copy (bf16: half the bytes of fp32). In
+// fp32 the master IS the compute copy.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +31,7 @@
 #include "zerotune/comm/communicator.hpp"
 #include "zerotune/model/gpt2_layout.hpp"
 #include "zerotune/model/unit_access.hpp"
+#include "zerotune/ops/backend.hpp"
 #include "zerotune/runtime/device.hpp"
 #include "zerotune/train/optimizer.hpp"
 #include "zerotune/train/shard_layout.hpp"
@@ -42,25 +51,36 @@ struct MemoryAccount {
   int64_t gradient_bytes = 0;
   int64_t optimizer_bytes = 0;
   int64_t scratch_bytes = 0;  // unit-sized gather / gradient buffers of stages 2 and 3
+  int64_t master_bytes = 0;   // fp32 master weights apart from the compute copy (mixed precision)
   int64_t model_parameters = 0;
 };
 
-class ZeroEngine : public model::ParameterSource<float>, public model::GradientSink<float> {
+class ZeroEngine : public model::ParameterSource<void>, public model::GradientSink<void> {
  public:
+  // Buffers on backend.device(); parameters served in backend.compute_dtype().
   static std::unique_ptr<ZeroEngine> create(int stage, const model::Gpt2Layout& layout,
                                             const OptimizerSettings& optimizer,
-                                            comm::Communicator& comm, runtime::Device& device);
+                                            comm::Communicator& comm, ops::Backend& backend);
   ~ZeroEngine() override;
 
   int stage() const { return stage_; }
+  runtime::Device& device() { return device_; }
   const model::Gpt2Layout& layout() const { return layout_; }
   const std::vector<UnitShard>& shards() const { return shards_; }
   const OptimizerSettings& optimizer() const { return optimizer_; }
 
-  // Parameters in: the full values of one unit; this rank keeps what its stage holds.
+  DType compute_dtype() const { return backend_.compute_dtype(); }
+  bool mixed_precision() const { return compute_dtype() != DType::kFloat32; }
+
+  // Parameters in: the full fp32 values of one unit (host memory); this rank keeps what its
+  // stage holds, master and compute copy.
   void set_unit_parameters(int unit, const float* full_values);
-  // Parameters out: the full values of one unit (collective at stage 3).
+  // Parameters out: the full fp32 master values of one unit into host memory (collective at
+  // stages 1-3: the masters are sharded).
   void get_unit_parameters(int unit, float* full_values);
+  // After parameters_held() ranges were written directly (checkpoint load): rebuild the
+  // compute copies from the masters (collective at stages 1 and 2).
+  void parameters_loaded();
 
   void begin_step();                          // clears the gradient accumulators
   void begin_micro_batch(bool last_in_step);  // the last one triggers the gradient collectives
@@ -72,37 +92,51 @@ class ZeroEngine : public model::ParameterSource<float>, public model::GradientS
   int64_t optimizer_steps() const { return optimizer_steps_; }
   void set_optimizer_steps(int64_t steps) { optimizer_steps_ = steps; }
 
-  // Checkpoint access, in global element coordinates of each unit's flat array.
-  virtual StateRange parameters_held(int unit) = 0;  // stage 0-2: [0, numel); 3: own shard
-  StateRange optimizer_state(int unit, int which);   // this rank's optimizer range
+  // Checkpoint access, in global element coordinates of each unit's flat array, in the
+  // device's memory: the fp32 masters this rank updates (stage 0: [0, numel); else its shard).
+  StateRange parameters_held(int unit);
+  StateRange optimizer_state(int unit, int which);  // this rank's optimizer range
   int optimizer_state_count() const { return train::optimizer_state_count(optimizer_.kind); }
 
   virtual MemoryAccount memory_account() const;
 
  protected:
   ZeroEngine(int stage, const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
-             comm::Communicator& comm, runtime::Device& device);
+             comm::Communicator& comm, ops::Backend& backend);
 
   // [begin, end) of the unit this rank updates: everything at stage 0, its shard otherwise.
   UnitShard optimizer_range(int unit) const;
-  // Parameters / reduced gradients at the start of optimizer_range(unit).
-  virtual float* master_parameters(int unit) = 0;
+  // The compute-dtype parameters at the start of optimizer_range(unit), where the update
+  // writes them; the fp32 masters are there too in fp32 runs, else in master_.
+  virtual void* compute_parameters(int unit) = 0;
   virtual float* reduced_gradients(int unit) = 0;
+  float* master_parameters(int unit);
+  comm::DataType compute_comm_type() const;
+  int64_t compute_bytes(int64_t elements) const {
+    return elements * static_cast<int64_t>(dtype_bytes(compute_dtype()));
+  }
   virtual bool gradients_replicated() const { return false; }  // stage 0: every rank has all
   virtual void clear_gradients() = 0;
   virtual void complete_gradient_collectives() = 0;
-  virtual void after_update() = 0;  // e.g. all-gather the updated shards
+  // After the compute copy of every optimizer range changed (a step, a checkpoint load):
+  // bring every rank's compute parameters up to date (stages 1, 2: all-gather the shards).
+  virtual void after_update() = 0;
+  // Allocates master_ (mixed precision only); stages call it once their buffers exist.
+  void allocate_masters();
 
   int stage_;
   model::Gpt2Layout layout_;
   std::vector<UnitShard> shards_;
   OptimizerSettings optimizer_;
   comm::Communicator& comm_;
+  ops::Backend& backend_;
   runtime::Device& device_;
   bool last_micro_batch_ = true;
   int64_t optimizer_steps_ = 0;
   // optimizer_state_[which][unit], sized optimizer_range(unit).owned()
   std::vector<std::vector<runtime::DeviceBuffer<float>>> optimizer_state_;
+  // fp32 masters over optimizer_range(unit), mixed precision only (else empty).
+  std::vector<runtime::DeviceBuffer<float>> master_;
 };
 
 }  // namespace zerotune::train
