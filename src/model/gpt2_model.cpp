@@ -292,7 +292,7 @@ void Gpt2Model::backward(double loss_scale, ParameterSource<void>& params,
 
   std::byte* gemb = bytes(sink.gradients(embeddings_unit()));
   be.embedding_backward(gemb + off.wte * m.G, gemb + off.wpe * m.G, dres, ids_dev,
-                        m.ids_host.data(), B, Tlen, C);
+                        m.ids_host.data(), B, Tlen, C, V);
   sink.gradients_ready(embeddings_unit());
 }
 

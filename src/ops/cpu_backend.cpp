@@ -49,7 +49,7 @@ class CpuBackend : public Backend {
     ops::embedding_forward(out<T>(o), ids, in<T>(wte), in<T>(wpe), B, T_, C);
   }
   void embedding_backward(void* dwte, void* dwpe, const void* dout, const int32_t* ids,
-                          const int32_t*, int64_t B, int64_t T_, int64_t C) override {
+                          const int32_t*, int64_t B, int64_t T_, int64_t C, int64_t) override {
     ops::embedding_backward(out<T>(dwte), out<T>(dwpe), in<T>(dout), ids, B, T_, C);
   }
 
@@ -69,9 +69,6 @@ class CpuBackend : public Backend {
                           int64_t C) override {
     ops::layernorm_backward(out<T>(dx), out<T>(dw), out<T>(db), in<T>(dy), in<T>(x), in<T>(w),
                             in<T>(mean), in<T>(rstd), N, C);
-  }
-  void residual_forward(void* o, const void* a, const void* b, int64_t n) override {
-    ops::residual_forward(out<T>(o), in<T>(a), in<T>(b), n);
   }
 
   void matmul_forward(void* y, const void* x, const void* w, const void* b, int64_t N, int64_t IC,

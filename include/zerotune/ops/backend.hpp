@@ -57,10 +57,11 @@ class Backend {
   // out[B,T,C] = wte[ids] + wpe[t]. ids in backend memory.
   virtual void embedding_forward(void* out, const int32_t* ids, const void* wte, const void* wpe,
                                  int64_t B, int64_t T, int64_t C) = 0;
-  // dwte, dwpe (G) += scatter of dout (A). ids_host: the same ids in host memory (the GPU
-  // groups positions by token there, for a deterministic sum).
+  // dwte [V,C], dwpe (G) += scatter of dout (A). ids_host: the same ids in host memory (the
+  // GPU groups positions by token there, for a deterministic sum).
   virtual void embedding_backward(void* dwte, void* dwpe, const void* dout, const int32_t* ids,
-                                  const int32_t* ids_host, int64_t B, int64_t T, int64_t C) = 0;
+                                  const int32_t* ids_host, int64_t B, int64_t T, int64_t C,
+                                  int64_t V) = 0;
 
   // y = LayerNorm(x); mean, rstd [N] (G).
   virtual void layernorm_forward(void* y, void* mean, void* rstd, const void* x, const void* w,
@@ -73,8 +74,6 @@ class Backend {
   virtual void layernorm_backward(void* dx, void* dw, void* db, const void* dy, const void* x,
                                   const void* w, const void* mean, const void* rstd, int64_t N,
                                   int64_t C) = 0;
-  // out = a + b (A), elementwise.
-  virtual void residual_forward(void* out, const void* a, const void* b, int64_t n) = 0;
 
   // y[N,OC] = x @ w + b. With gelu_pre: gelu_pre = x @ w + b and y = gelu(gelu_pre).
   virtual void matmul_forward(void* y, const void* x, const void* w, const void* b, int64_t N,
