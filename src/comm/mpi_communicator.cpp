@@ -180,7 +180,9 @@ std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm base, const CommOpt
 }
 
 MPI_Comm mpi_comm_of(const Communicator& comm) {
-  if (auto* mpi = dynamic_cast<const MpiCommunicator*>(&comm)) return mpi->mpi_comm();
+  if (auto* mpi = dynamic_cast<const MpiCommunicator*>(&comm.host_transport())) {
+    return mpi->mpi_comm();
+  }
   throw std::invalid_argument(std::string("no MPI communicator behind transport ") +
                               comm.transport());
 }

@@ -211,7 +211,9 @@ MemoryAccount ZeroEngine::memory_account() const {
   for (const auto& per_unit : optimizer_state_) {
     for (const auto& buffer : per_unit) account.optimizer_bytes += buffer.bytes();
   }
+  // The fp32 masters are part of the optimizer's 12 bytes per parameter (DESIGN.md's theory).
   for (const auto& buffer : master_) account.master_bytes += buffer.bytes();
+  account.optimizer_bytes += account.master_bytes;
   return account;
 }
 

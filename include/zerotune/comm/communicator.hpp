@@ -85,6 +85,10 @@ class Communicator {
                                Stream* stream = nullptr) = 0;
   virtual void barrier() = 0;
 
+  // The transport that serves host buffers (the MPI one behind a device transport; itself for
+  // MPI), for callers that need MPI as such (parallel HDF5).
+  virtual const Communicator& host_transport() const { return *this; }
+
   // Typed blocking conveniences.
   template <typename T>
   T all_reduce_value(T value, ReduceOp op) {
