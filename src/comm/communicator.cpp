@@ -14,6 +14,9 @@ size_t element_bytes(DataType type) {
       return 8;
     case DataType::kUint8:
       return 1;
+    case DataType::kBFloat16:
+    case DataType::kFloat16:
+      return 2;
   }
   return 0;
 }

@@ -3,6 +3,7 @@
 // queued on the compute stream, so a buffer allocated, zeroed, filled by a kernel and freed
 // is correctly ordered without host waits; only copies to or from host memory synchronize,
 // because the host reads or reuses that memory right after.
+#include <algorithm>
 #include <cctype>
 #include <cinttypes>
 #include <cstdint>
@@ -44,6 +45,7 @@ class CudaDevice : public Device {
     cudaDeviceProp prop{};
     ZT_CUDA_CHECK(cudaGetDeviceProperties(&prop, ordinal_));
     name_ = std::string("cuda:") + std::to_string(ordinal_) + " " + prop.name;
+    total_bytes_ = prop.totalGlobalMem;
     pool_ = default_pool(ordinal_);
     // Keep freed memory in the pool: the next step asks for the same sizes again, and
     // returning memory to the driver at every synchronization would make each step pay
@@ -66,13 +68,17 @@ class CudaDevice : public Device {
   void* allocate(size_t bytes, const char* purpose = "buffer") override {
     void* p = nullptr;
     const cudaError_t status = cudaMallocAsync(&p, bytes, pool_, stream_);
-    if (status == cudaErrorMemoryAllocation) {
+    if (status != cudaSuccess) {
       // Out of memory is not sticky, but it stays as the thread's last error: clear it so
       // the next check (a kernel launch's cudaGetLastError) does not report it again.
       cudaGetLastError();
-      throw_out_of_memory(bytes, purpose);
+      // A request beyond the card's size may come back as an invalid value rather than as
+      // out of memory; both mean the same to the user.
+      if (status == cudaErrorMemoryAllocation || bytes > total_bytes_) {
+        throw_out_of_memory(bytes, purpose);
+      }
+      ZT_CUDA_CHECK(status);
     }
-    ZT_CUDA_CHECK(status);
     tracked_allocated_bytes() += static_cast<int64_t>(bytes);
     return p;
   }
@@ -115,6 +121,7 @@ class CudaDevice : public Device {
 
   int ordinal_;
   std::string name_;
+  size_t total_bytes_ = 0;
   cudaMemPool_t pool_ = nullptr;
   cudaStream_t stream_ = nullptr;
 };
@@ -143,15 +150,17 @@ class CudaMemoryProbe : public MemoryProbe {
     s.allocated_bytes = static_cast<int64_t>(pool_attribute(pool_, cudaMemPoolAttrUsedMemCurrent));
     s.reserved_bytes =
         static_cast<int64_t>(pool_attribute(pool_, cudaMemPoolAttrReservedMemCurrent));
-    s.peak_allocated_bytes =
-        static_cast<int64_t>(pool_attribute(pool_, cudaMemPoolAttrUsedMemHigh));
+    // After reset_peak() CUDA reports 0 until the next allocation: the peak is at least now.
+    s.peak_allocated_bytes = std::max(
+        s.allocated_bytes, static_cast<int64_t>(pool_attribute(pool_, cudaMemPoolAttrUsedMemHigh)));
     s.peak_reserved_bytes =
-        static_cast<int64_t>(pool_attribute(pool_, cudaMemPoolAttrReservedMemHigh));
+        std::max(s.reserved_bytes,
+                 static_cast<int64_t>(pool_attribute(pool_, cudaMemPoolAttrReservedMemHigh)));
     return s;
   }
   const char* device_name() const override { return "cuda"; }
   void reset_peak() override {
-    uint64_t zero = 0;  // the only value CUDA accepts: restarts the mark at the current value
+    uint64_t zero = 0;  // the only value CUDA accepts
     ZT_CUDA_CHECK(cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrUsedMemHigh, &zero));
     ZT_CUDA_CHECK(cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReservedMemHigh, &zero));
   }

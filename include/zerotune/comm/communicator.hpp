@@ -14,7 +14,9 @@
 
 namespace zerotune::comm {
 
-enum class DataType { kFloat32, kFloat64, kInt32, kInt64, kUint8 };
+// kBFloat16 and kFloat16 are the GPU compute dtypes. The NCCL transport reduces them; the MPI
+// transport only moves them (all_gather, broadcast) and rejects reductions on them.
+enum class DataType { kFloat32, kFloat64, kInt32, kInt64, kUint8, kBFloat16, kFloat16 };
 enum class ReduceOp { kSum, kMax, kMin };
 
 size_t element_bytes(DataType type);

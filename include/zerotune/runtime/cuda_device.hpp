@@ -33,8 +33,9 @@ std::unique_ptr<Device> make_cuda_device(int ordinal);
 
 // device_used_bytes: NVML's used memory of the card (every process), or cudaMemGetInfo's
 // total - free where NVML is missing; allocated/reserved and their peaks: the default pool's
-// UsedMemCurrent/ReservedMemCurrent/UsedMemHigh/ReservedMemHigh. reset_peak() zeroes the
-// pool's high-water marks (CUDA then restarts them at the current values).
+// UsedMemCurrent/ReservedMemCurrent/UsedMemHigh/ReservedMemHigh (a peak is never reported
+// below the current value). reset_peak() zeroes the pool's high-water marks, so the peaks
+// start again from what is in use now.
 std::unique_ptr<MemoryProbe> make_cuda_memory_probe(int ordinal);
 
 }  // namespace zerotune::runtime
