@@ -113,13 +113,22 @@ class NcclCommunicator : public Communicator {
     }
     ZT_CUDA_CHECK(cudaGetDevice(&ordinal_));
     create_communicator(mpi);
-    int least = 0, greatest = 0;  // CUDA: a numerically lower priority runs first
-    ZT_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
-    ZT_CUDA_CHECK(cudaStreamCreateWithPriority(&stream_, cudaStreamNonBlocking, greatest));
-    ZT_CUDA_CHECK(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
-    barrier_scratch_ = device_.allocate(sizeof(int32_t), "NCCL barrier scratch");
-    device_.fill_zero(barrier_scratch_, sizeof(int32_t));
-    watchdog_ = std::make_unique<NcclWatchdog>(comm_, ordinal_, rank_, options_.timeout);
+    try {
+      int least = 0, greatest = 0;  // CUDA: a numerically lower priority runs first
+      ZT_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
+      ZT_CUDA_CHECK(cudaStreamCreateWithPriority(&stream_, cudaStreamNonBlocking, greatest));
+      ZT_CUDA_CHECK(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
+      barrier_scratch_ = device_.allocate(sizeof(int32_t), "NCCL barrier scratch");
+      device_.fill_zero(barrier_scratch_, sizeof(int32_t));
+      watchdog_ = std::make_unique<NcclWatchdog>(comm_, ordinal_, rank_, options_.timeout);
+    } catch (...) {
+      // No destructor runs for a half-built object: release what exists.
+      ncclCommAbort(comm_);
+      if (barrier_scratch_) device_.deallocate(barrier_scratch_, sizeof(int32_t));
+      if (ready_) cudaEventDestroy(ready_);
+      if (stream_) cudaStreamDestroy(stream_);
+      throw;
+    }
   }
 
   ~NcclCommunicator() override {
@@ -228,19 +237,27 @@ class NcclCommunicator : public Communicator {
       ZT_NCCL_CHECK(ncclCommGetAsyncError(comm_, &state));
       if (state == ncclSuccess) return;
       if (state != ncclInProgress) {
+        const std::string detail = ncclGetLastError(comm_);
+        abort_communicator();  // a communicator in error can only be aborted
         throw LibraryError(std::string("NCCL: ") + call + " failed on rank " +
                            std::to_string(rank_) + ": " + ncclGetErrorString(state) + " (" +
-                           ncclGetLastError(comm_) + ")");
+                           detail + ")");
       }
       if (std::chrono::steady_clock::now() > deadline) {
-        ncclCommAbort(comm_);
-        comm_ = nullptr;
+        abort_communicator();
         throw PeerFailure(std::string("NCCL: ") + call + " on rank " + std::to_string(rank_) +
                           " did not complete within " + std::to_string(options_.timeout.count()) +
                           " s: a peer rank died or stopped answering");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+  }
+
+  // The watchdog must not poll a communicator that is gone; later collectives are refused.
+  void abort_communicator() {
+    watchdog_.reset();
+    ncclCommAbort(comm_);
+    comm_ = nullptr;
   }
 
   // settle() for the destructor: true when the pending call finished cleanly.
@@ -259,6 +276,10 @@ class NcclCommunicator : public Communicator {
   template <typename Call>
   RequestPtr launch(std::string operation, Call&& nccl_call) {
     std::lock_guard<std::mutex> lock(issue_mutex_);
+    if (!comm_) {
+      throw LibraryError("NCCL: " + operation + " on rank " + std::to_string(rank_) +
+                         ": the communicator was aborted after an earlier failure");
+    }
     ZT_CUDA_CHECK(cudaEventRecord(ready_, compute_));
     ZT_CUDA_CHECK(cudaStreamWaitEvent(stream_, ready_, 0));
     if (nccl_call() == ncclInProgress) settle(operation.c_str());
