@@ -31,3 +31,34 @@ function(zerotune_add_cuda_sources target)
     target_compile_definitions(${target} PUBLIC ZEROTUNE_WITH_CUDA=1)
   endif()
 endfunction()
+
+# ---- NCCL: the GPU transport of comm::Communicator (src/comm/nccl_communicator.cpp) --------
+# Found beside the CUDA toolkit, in /usr/local or under NCCL_HOME / NCCL_ROOT (Spack and
+# module installs). Optional: without it the build still has CUDA, and make_nccl_communicator
+# throws a LibraryError that says NCCL was not built in. ZEROTUNE_WITH_NCCL marks builds with it.
+set(ZEROTUNE_HAVE_NCCL OFF)
+if(ZEROTUNE_HAVE_CUDA)
+  find_path(NCCL_INCLUDE_DIR nccl.h
+            HINTS ENV NCCL_HOME ENV NCCL_ROOT ${CUDAToolkit_INCLUDE_DIRS} /usr/local/include
+            PATH_SUFFIXES include)
+  find_library(NCCL_LIBRARY nccl
+               HINTS ENV NCCL_HOME ENV NCCL_ROOT ${CUDAToolkit_LIBRARY_DIR}
+                     ${CUDAToolkit_LIBRARY_ROOT}/lib /usr/local/lib
+               PATH_SUFFIXES lib lib64)
+  if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+    add_library(zerotune_nccl INTERFACE IMPORTED)
+    target_include_directories(zerotune_nccl INTERFACE ${NCCL_INCLUDE_DIR})
+    target_link_libraries(zerotune_nccl INTERFACE ${NCCL_LIBRARY})
+    set(ZEROTUNE_HAVE_NCCL ON)
+  endif()
+endif()
+message(STATUS "zerotune: NCCL ${ZEROTUNE_HAVE_NCCL} ${NCCL_LIBRARY}")
+
+# Links NCCL (where found) and libdl (the NVML probe loads libnvidia-ml.so.1 at run time).
+function(zerotune_link_nccl target)
+  target_link_libraries(${target} PUBLIC ${CMAKE_DL_LIBS})
+  if(ZEROTUNE_HAVE_NCCL)
+    target_link_libraries(${target} PUBLIC zerotune_nccl)
+    target_compile_definitions(${target} PUBLIC ZEROTUNE_WITH_NCCL=1)
+  endif()
+endfunction()

@@ -36,16 +36,20 @@ MPI_Datatype mpi_type(DataType type) {
       return MPI_UINT8_T;
     case DataType::kBFloat16:
     case DataType::kFloat16:
-      return MPI_UINT16_T;  // moved, never reduced (see the reductions' check)
+      return MPI_UINT16_T;  // moved as opaque 2-byte elements: MPI has no bf16/fp16 arithmetic
   }
   return MPI_DATATYPE_NULL;
 }
 
-// MPI has no 16-bit float type to reduce: those travel only through the NCCL transport.
-void check_reducible(DataType type) {
+// The MPI type of a reduction's elements: the 16-bit floats have none MPI can add.
+MPI_Datatype mpi_reduction_type(DataType type, const char* call) {
   if (type == DataType::kBFloat16 || type == DataType::kFloat16) {
-    throw std::invalid_argument("the MPI transport cannot reduce bf16/fp16 buffers");
+    throw std::invalid_argument(
+        std::string("MPI transport: ") + call + " cannot reduce " +
+        (type == DataType::kBFloat16 ? "bf16" : "fp16") +
+        " elements (MPI has no 16-bit float arithmetic); reduce in fp32 or use the NCCL transport");
   }
+  return mpi_type(type);
 }
 
 MPI_Op mpi_op(ReduceOp op) {
@@ -120,20 +124,19 @@ class MpiCommunicator : public Communicator {
 
   RequestPtr all_reduce(const void* send, void* recv, int64_t count, DataType type, ReduceOp op,
                         Stream*) override {
-    check_reducible(type);
     MPI_Request r;
     check_mpi(MPI_Iallreduce(send == recv ? MPI_IN_PLACE : send, recv, mpi_count(count),
-                             mpi_type(type), mpi_op(op), comm_, &r),
+                             mpi_reduction_type(type, "all_reduce"), mpi_op(op), comm_, &r),
               "MPI_Iallreduce");
     return make(r, "MPI_Iallreduce");
   }
 
   RequestPtr reduce_scatter(const void* send, void* recv, int64_t recv_count, DataType type,
                             ReduceOp op, Stream*) override {
-    check_reducible(type);
     MPI_Request r;
-    check_mpi(MPI_Ireduce_scatter_block(send, recv, mpi_count(recv_count), mpi_type(type),
-                                        mpi_op(op), comm_, &r),
+    check_mpi(MPI_Ireduce_scatter_block(send, recv, mpi_count(recv_count),
+                                        mpi_reduction_type(type, "reduce_scatter"), mpi_op(op),
+                                        comm_, &r),
               "MPI_Ireduce_scatter_block");
     return make(r, "MPI_Ireduce_scatter_block");
   }

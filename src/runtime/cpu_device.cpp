@@ -15,7 +15,7 @@ class CpuDevice : public Device {
  public:
   const char* name() const override { return "cpu"; }
   bool is_host() const override { return true; }
-  void* allocate(size_t bytes) override {
+  void* allocate(size_t bytes, const char* /*purpose*/ = "buffer") override {
     constexpr size_t kAlign = 64;
     void* p = std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
     if (!p) throw std::bad_alloc();

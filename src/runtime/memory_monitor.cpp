@@ -44,7 +44,9 @@ MemoryMonitor::MemoryMonitor(std::unique_ptr<MemoryProbe> probe, std::filesystem
       interval_(interval_ms),
       start_(std::chrono::steady_clock::now()) {
   if (!csv_) throw_library_error("posix", "open(" + csv_path.string() + ")", "cannot append");
-  if (csv_.tellp() == 0) csv_ << "time_s,step,device_used_bytes,allocated_bytes,reserved_bytes\n";
+  if (csv_.tellp() == 0)
+    csv_ << "time_s,step,device_used_bytes,allocated_bytes,reserved_bytes,"
+            "peak_allocated_bytes,peak_reserved_bytes\n";
   sample_now();
   thread_ = std::thread([this] { run(); });
 }
@@ -75,11 +77,12 @@ void MemoryMonitor::record(const MemorySample& s) {
   raise(peak_allocated_, s.allocated_bytes);
   const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::lock_guard<std::mutex> lock(mutex_);
-  char line[160];
-  std::snprintf(line, sizeof(line), "%.3f,%lld,%lld,%lld,%lld\n", t,
+  char line[224];
+  std::snprintf(line, sizeof(line), "%.3f,%lld,%lld,%lld,%lld,%lld,%lld\n", t,
                 static_cast<long long>(step_.load()), static_cast<long long>(s.device_used_bytes),
-                static_cast<long long>(s.allocated_bytes),
-                static_cast<long long>(s.reserved_bytes));
+                static_cast<long long>(s.allocated_bytes), static_cast<long long>(s.reserved_bytes),
+                static_cast<long long>(s.peak_allocated_bytes),
+                static_cast<long long>(s.peak_reserved_bytes));
   csv_ << line;
   csv_.flush();
 }

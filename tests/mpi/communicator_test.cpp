@@ -69,4 +69,27 @@ BOOST_AUTO_TEST_CASE(outstanding_requests_complete_in_any_wait_order) {
   BOOST_TEST(b[0] == 2.f * comm->size());
 }
 
+// bf16/fp16 travel as opaque 2-byte elements: every bit pattern (NaN payloads included)
+// arrives unchanged; a reduction on them is refused rather than done on integers.
+BOOST_AUTO_TEST_CASE(sixteen_bit_floats_are_moved_bit_exactly_and_never_reduced) {
+  auto comm = make_mpi_communicator();
+  const int n = comm->size(), r = comm->rank();
+  const int block = 3;
+  std::vector<uint16_t> buf(block * n, 0);
+  for (int j = 0; j < block; ++j) buf[r * block + j] = static_cast<uint16_t>(0x7fc1 + r * 7 + j);
+  comm->all_gather(buf.data() + r * block, buf.data(), block, DataType::kBFloat16)->wait();
+  for (int q = 0; q < n; ++q)
+    for (int j = 0; j < block; ++j) BOOST_TEST(buf[q * block + j] == 0x7fc1 + q * 7 + j);
+  uint16_t half = r == 0 ? 0xfbff : 0;  // fp16 -65504
+  comm->broadcast(&half, 1, DataType::kFloat16, 0)->wait();
+  BOOST_TEST(half == 0xfbff);
+  BOOST_CHECK_THROW(
+      comm->all_reduce(buf.data(), buf.data(), 1, DataType::kBFloat16, ReduceOp::kSum),
+      std::invalid_argument);
+  BOOST_CHECK_THROW(comm->reduce_scatter(buf.data(), &half, 1, DataType::kFloat16, ReduceOp::kMax),
+                    std::invalid_argument);
+  BOOST_TEST(element_bytes(DataType::kBFloat16) == 2u);
+  BOOST_TEST(element_bytes(DataType::kFloat16) == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

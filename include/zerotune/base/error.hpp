@@ -4,7 +4,9 @@
 // main() catches both, prints the one line on stderr and exits with the documented code.
 #pragma once
 
+#if __cplusplus >= 202002L
 #include <source_location>
+#endif
 #include <stdexcept>
 #include <string>
 
@@ -35,9 +37,12 @@ class LibraryError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// "call failed at file:line: detail"
+// "call failed at file:line: detail". C++20 only: CUDA translation units (C++17) include this
+// header for the exception types and raise their errors through src/cuda/cuda_error.cpp.
+#if __cplusplus >= 202002L
 [[noreturn]] void throw_library_error(const std::string& library, const std::string& call,
                                       const std::string& detail,
                                       std::source_location where = std::source_location::current());
+#endif
 
 }  // namespace zerotune

@@ -14,8 +14,8 @@
 
 namespace zerotune::comm {
 
-// kBFloat16 and kFloat16 are what the GPU engine moves (compute-dtype parameters); the MPI
-// transport moves them as opaque 2-byte elements and cannot reduce them.
+// kBFloat16 and kFloat16 are the GPU compute dtypes. The NCCL transport reduces them; the MPI
+// transport only moves them (all_gather, broadcast) and rejects reductions on them.
 enum class DataType { kFloat32, kFloat64, kInt32, kInt64, kUint8, kBFloat16, kFloat16 };
 enum class ReduceOp { kSum, kMax, kMin };
 

@@ -1,23 +1,42 @@
 // Where buffers live. The engine allocates every parameter, gradient and optimizer buffer
-// through a Device, so the CUDA device (cudaMalloc, streams) slots in beside the CPU one and
-// the memory monitor sees what zerotune holds.
+// through a Device, so the CUDA device (a stream-ordered pool and one compute stream) slots in
+// beside the CPU one and the memory monitor sees what zerotune holds.
+// Header is C++17 so CUDA translation units include it too.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <utility>
 
+#include "zerotune/base/error.hpp"
+
 namespace zerotune::runtime {
+
+// The device could not hold a buffer. The message is one line: the bytes asked for, what is
+// free on the device and in its pool, the buffer's purpose and the settings that lower memory.
+class OutOfDeviceMemory : public LibraryError {
+ public:
+  using LibraryError::LibraryError;
+};
 
 class Device {
  public:
   virtual ~Device() = default;
   virtual const char* name() const = 0;
   virtual bool is_host() const = 0;
-  virtual void* allocate(size_t bytes) = 0;
+  // `bytes` of device memory; `purpose` names the buffer in the OutOfDeviceMemory message
+  // ("unit 3 parameters", "activations"). Throws OutOfDeviceMemory (or std::bad_alloc on the
+  // host) when the device cannot hold it.
+  virtual void* allocate(size_t bytes, const char* purpose = "buffer") = 0;
   virtual void deallocate(void* ptr, size_t bytes) = 0;
+  // On a GPU these are queued on the compute stream: fill_zero and device-to-device copies
+  // return at once; a copy that touches host memory returns when the host may use it.
   virtual void fill_zero(void* ptr, size_t bytes) = 0;
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  // The compute stream (a cudaStream_t) for kernels and the NCCL transport; nullptr on the host.
+  virtual void* native_stream() { return nullptr; }
+  // Returns when all work queued on the compute stream is done (the host: at once).
+  virtual void synchronize() {}
 };
 
 Device& cpu_device();
@@ -27,11 +46,11 @@ template <typename T>
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
-  // `purpose` names the buffer in an out-of-memory error ("activations: qkv").
+  // `purpose` names the buffer if the device runs out of memory (nullptr: "buffer").
   DeviceBuffer(Device& device, int64_t count, const char* purpose = nullptr)
       : device_(&device), count_(count) {
-    (void)purpose;
-    data_ = count > 0 ? static_cast<T*>(device.allocate(bytes())) : nullptr;
+    data_ = count > 0 ? static_cast<T*>(device.allocate(bytes(), purpose ? purpose : "buffer"))
+                      : nullptr;
     if (data_) device.fill_zero(data_, bytes());
   }
   ~DeviceBuffer() { reset(); }

@@ -1,7 +1,8 @@
 // Background memory monitor: a thread samples a MemoryProbe every interval_ms and appends
-// "time_s,step,device_used_bytes,allocated_bytes,reserved_bytes" rows to memory/rank-N.csv.
-// The CPU probe reads the resident set size; the GPU probe (NVML used memory, allocator
-// allocated/reserved) implements the same interface.
+// "time_s,step,device_used_bytes,allocated_bytes,reserved_bytes,peak_allocated_bytes,
+// peak_reserved_bytes" rows to memory/rank-N.csv. The CPU probe reads the resident set size;
+// the GPU probe (NVML used memory, the stream-ordered pool's counters) implements the same
+// interface.
 #pragma once
 
 #include <atomic>
@@ -16,9 +17,11 @@
 namespace zerotune::runtime {
 
 struct MemorySample {
-  int64_t device_used_bytes = 0;  // what the device reports in use (CPU: resident set size)
-  int64_t allocated_bytes = 0;    // bytes in live zerotune buffers
-  int64_t reserved_bytes = 0;     // bytes held by the allocator (CPU: RSS, as nothing is cached)
+  int64_t device_used_bytes = 0;     // what the device reports in use (CPU: resident set size)
+  int64_t allocated_bytes = 0;       // bytes in live zerotune buffers
+  int64_t reserved_bytes = 0;        // bytes held by the allocator (CPU: RSS, as nothing is cached)
+  int64_t peak_allocated_bytes = 0;  // allocator high-water mark of allocated_bytes (CPU: 0)
+  int64_t peak_reserved_bytes = 0;   // allocator high-water mark of reserved_bytes (CPU: 0)
 };
 
 class MemoryProbe {
@@ -26,6 +29,8 @@ class MemoryProbe {
   virtual ~MemoryProbe() = default;
   virtual MemorySample sample() = 0;
   virtual const char* device_name() const = 0;
+  // Restarts the allocator's high-water marks at the current values (no-op where none).
+  virtual void reset_peak() {}
 };
 
 // Live bytes of zerotune's own buffers (train::DeviceBuffer counts into it).
