@@ -8,6 +8,7 @@
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
+#include "zerotune/comm/nccl_communicator.hpp"
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/embedded_config.hpp"
 #include "zerotune/ops/cpu_threads.hpp"
@@ -65,6 +66,12 @@ int start_run(train::RunContext& ctx, const std::string& run_dir,
       runtime::select_device(ctx.config.run.device, ctx.topology.local_rank,
                              config::origin_of(ctx.config, overrides, "run.device"));
   ctx.device = selected.device;
+  // GPU runs talk NCCL (device buffers; host values still go over MPI underneath).
+  std::unique_ptr<comm::Communicator> nccl;
+  if (!selected.device->is_host()) {
+    nccl = comm::make_nccl_communicator(*comm, *selected.device);
+    ctx.comm = nccl.get();
+  }
   // Rank 0 decides the path (a timestamp differs between ranks) and creates it.
   std::string path, error;
   if (ctx.topology.is_root()) {

@@ -102,7 +102,8 @@ struct UniqueIdMessage {
 class NcclCommunicator : public Communicator {
  public:
   NcclCommunicator(Communicator& mpi, runtime::Device& device, CommOptions options)
-      : options_(options),
+      : mpi_(mpi),
+        options_(options),
         rank_(mpi.rank()),
         size_(mpi.size()),
         compute_(static_cast<cudaStream_t>(device.native_stream())),
@@ -156,10 +157,13 @@ class NcclCommunicator : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const char* transport() const override { return "nccl"; }
+  const Communicator& host_transport() const override { return mpi_; }
 
   RequestPtr all_reduce(const void* send, void* recv, int64_t count, DataType type, ReduceOp op,
                         Stream*) override {
-    require_device("all_reduce", {send, recv});
+    if (on_host("all_reduce", {send, recv})) {
+      return mpi_.all_reduce(send, recv, count, type, op);
+    }
     return launch(describe("all_reduce", count, type), [&] {
       return ZT_NCCL_CHECK(ncclAllReduce(send, recv, static_cast<size_t>(count), nccl_type(type),
                                          nccl_op(op), comm_, stream_));
@@ -168,7 +172,9 @@ class NcclCommunicator : public Communicator {
 
   RequestPtr reduce_scatter(const void* send, void* recv, int64_t recv_count, DataType type,
                             ReduceOp op, Stream*) override {
-    require_device("reduce_scatter", {send, recv});
+    if (on_host("reduce_scatter", {send, recv})) {
+      return mpi_.reduce_scatter(send, recv, recv_count, type, op);
+    }
     return launch(describe("reduce_scatter", recv_count, type), [&] {
       return ZT_NCCL_CHECK(ncclReduceScatter(send, recv, static_cast<size_t>(recv_count),
                                              nccl_type(type), nccl_op(op), comm_, stream_));
@@ -178,7 +184,7 @@ class NcclCommunicator : public Communicator {
   RequestPtr all_gather(const void* send, void* recv, int64_t send_count, DataType type,
                         Stream*) override {
     // NCCL itself recognises send == recv + rank * send_count as in place.
-    require_device("all_gather", {send, recv});
+    if (on_host("all_gather", {send, recv})) return mpi_.all_gather(send, recv, send_count, type);
     return launch(describe("all_gather", send_count, type), [&] {
       return ZT_NCCL_CHECK(ncclAllGather(send, recv, static_cast<size_t>(send_count),
                                          nccl_type(type), comm_, stream_));
@@ -186,7 +192,7 @@ class NcclCommunicator : public Communicator {
   }
 
   RequestPtr broadcast(void* buffer, int64_t count, DataType type, int root, Stream*) override {
-    require_device("broadcast", {buffer});
+    if (on_host("broadcast", {buffer})) return mpi_.broadcast(buffer, count, type, root);
     return launch(describe("broadcast", count, type), [&] {
       return ZT_NCCL_CHECK(ncclBroadcast(buffer, buffer, static_cast<size_t>(count),
                                          nccl_type(type), root, comm_, stream_));
@@ -293,20 +299,25 @@ class NcclCommunicator : public Communicator {
     return std::string(op) + " of " + std::to_string(count) + " " + type_name(type);
   }
 
-  // NCCL given a host pointer fails deep inside a kernel or with a vague "invalid usage";
-  // say what was wrong instead.
-  void require_device(const char* op, std::initializer_list<const void*> buffers) const {
+  // Host values (a loss, a token count, a stop flag, a path) go through the MPI transport this
+  // communicator was built on, so one communicator serves the engine's device buffers and the
+  // trainer's host values alike. A collective mixing the two is a bug: NCCL given a host
+  // pointer fails deep inside a kernel or with a vague "invalid usage", so say so instead.
+  bool on_host(const char* op, std::initializer_list<const void*> buffers) const {
+    int host = 0;
     for (const void* ptr : buffers) {
       cudaPointerAttributes attr{};
       ZT_CUDA_CHECK(cudaPointerGetAttributes(&attr, ptr));
-      if (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged) {
-        throw std::invalid_argument(std::string("NCCL transport: ") + op +
-                                    " needs device buffers, got a host pointer (host values "
-                                    "go through the MPI communicator)");
-      }
+      host += attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged;
     }
+    if (host != 0 && host != static_cast<int>(buffers.size())) {
+      throw std::invalid_argument(std::string("NCCL transport: ") + op +
+                                  " mixes host and device buffers");
+    }
+    return host != 0;
   }
 
+  Communicator& mpi_;
   CommOptions options_;
   int rank_;
   int size_;

@@ -45,11 +45,12 @@ SelectedDevice select_device(const std::string& run_device, int local_rank,
                      (visible ? std::string(" (CUDA_VISIBLE_DEVICES=") + visible + ")" : "") +
                      "; set run.device: cpu or auto");
   }
-  s.cuda_ordinal = local_rank % count;
+  s.cuda_ordinal = select_cuda_device(local_rank);
   s.owned = make_cuda_device(s.cuda_ordinal);
   s.device = s.owned.get();
   s.probe = make_cuda_memory_probe(s.cuda_ordinal);
-  s.description = s.owned->name();
+  s.description =
+      "cuda:" + std::to_string(s.cuda_ordinal) + " " + describe_cuda_device(s.cuda_ordinal);
   return s;
 #else
   throw InputError(origin +

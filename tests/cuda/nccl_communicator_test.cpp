@@ -239,10 +239,16 @@ BOOST_AUTO_TEST_CASE(requests_complete_in_any_wait_order_and_barrier_returns) {
   c.barrier();
 }
 
-BOOST_AUTO_TEST_CASE(host_buffers_are_refused) {
+// Host values take the MPI transport underneath; mixing host and device buffers is refused.
+BOOST_AUTO_TEST_CASE(host_buffers_go_through_mpi_and_mixed_ones_are_refused) {
   Communicator& c = *ctx().nccl;
   std::vector<float> host(4, 1.f);
-  BOOST_CHECK_THROW(c.all_reduce(host.data(), host.data(), 4, DataType::kFloat32, ReduceOp::kSum),
+  c.all_reduce(host.data(), host.data(), 4, DataType::kFloat32, ReduceOp::kSum)->wait();
+  BOOST_TEST(host[3] == float(c.size()));
+  BOOST_TEST(c.all_reduce_value<int64_t>(c.rank() + 1, ReduceOp::kSum) ==
+             int64_t{c.size()} * (c.size() + 1) / 2);
+  auto device = to_device(std::vector<float>(4, 1.f));
+  BOOST_CHECK_THROW(c.all_reduce(host.data(), device.data(), 4, DataType::kFloat32, ReduceOp::kSum),
                     std::invalid_argument);
 }
 

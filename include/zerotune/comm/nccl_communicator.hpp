@@ -14,8 +14,10 @@
 // exit code 4 (kExitPeerFailure): the host may be blocked inside a CUDA call that will never
 // return, so nothing short of leaving the process would end the job.
 //
-// Buffers must be device memory (std::invalid_argument otherwise): host values such as the loss
-// or an overflow flag go through the MPI communicator. The Stream* argument is not used: all
+// Host buffers (the loss, a token count, a stop flag, a path) are handed to the MPI
+// communicator it was built on (host_transport()), with MPI's host wait: one communicator
+// serves the engine and the trainer. A collective mixing host and device buffers is
+// std::invalid_argument. The Stream* argument is not used: all
 // collectives of one communicator run in submission order on its communication stream.
 #pragma once
 
