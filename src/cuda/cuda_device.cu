@@ -5,7 +5,6 @@
 // because the host reads or reuses that memory right after.
 #include <algorithm>
 #include <cctype>
-#include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <string>

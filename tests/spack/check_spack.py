@@ -35,8 +35,10 @@ PROVIDERS = {
     "pkg_check_modules(libpcre2-8)": ["pcre2"],
     "find_path(cblas.h)": ["openblas", "blas"],
     "language(CUDA)": ["cuda"],
+    "find_path(nccl.h)": ["nccl"],
+    "find_library(NCCL_LIBRARY)": ["nccl"],
 }
-# Needed by the design though no CMake file looks for them yet (the CUDA build links them).
+# The CUDA build links these, only when +cuda (cudnn: no CMake file looks for it yet).
 DESIGN_DEPENDENCIES = {"nccl": "+cuda", "cudnn": "+cuda"}
 # What spack.yaml must list for the GPU cluster.
 ENV_SPECS = ["hdf5+mpi", "nccl", "cudnn", "libyaml", "spdlog", "boost+test", "openblas",
