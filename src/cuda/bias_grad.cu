@@ -45,8 +45,8 @@ void bias_grad(DType dt, float* db, const void* dy, float* scratch, int64_t N, i
     const dim3 grid(static_cast<unsigned>((OC + kColumnTile - 1) / kColumnTile),
                     static_cast<unsigned>(P));
     const dim3 block(kColumnTile, kColumnRowLanes);
-    bias_grad_partials_kernel<T><<<grid, block, 0, stream>>>(
-        scratch, static_cast<const T*>(dy), N, OC, column_rows_per_partial(N));
+    bias_grad_partials_kernel<T><<<grid, block, 0, stream>>>(scratch, static_cast<const T*>(dy), N,
+                                                             OC, column_rows_per_partial(N));
     ZT_CUDA_CHECK(cudaGetLastError());
   });
   finish_column_sums_kernel<<<static_cast<unsigned>((OC + 255) / 256), 256, 0, stream>>>(

@@ -12,7 +12,7 @@
 
 namespace zerotune::cuda {
 
-constexpr int kColumnTile = 32;    // columns per block: one warp row reads 32 consecutive
+constexpr int kColumnTile = 32;     // columns per block: one warp row reads 32 consecutive
 constexpr int kColumnRowLanes = 8;  // rows summed in parallel within a block
 constexpr int kMaxColumnPartials = 256;
 constexpr int64_t kMinRowsPerPartial = 32;
@@ -46,7 +46,7 @@ __device__ __forceinline__ float block_column_total(float* shared, float v) {
 // Phase 2: out[c] += sum_{p < P} scratch[p * C + c]; one thread per column.
 // static: each .cu that includes this header gets its own copy of the kernel.
 static __global__ void finish_column_sums_kernel(float* out, const float* scratch, int64_t P,
-                                          int64_t C) {
+                                                 int64_t C) {
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= C) return;
   float acc = 0.f;

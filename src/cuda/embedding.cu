@@ -43,8 +43,8 @@ __global__ void embedding_forward_kernel(T* out, const int32_t* ids, const T* wt
 template <typename T>
 __global__ void embedding_backward_kernel(float* dwte, float* dwpe, const T* dout,
                                           const int32_t* order, const int32_t* group_tokens,
-                                          const int32_t* group_starts, int64_t groups,
-                                          int64_t B, int64_t T_len, int64_t C) {
+                                          const int32_t* group_starts, int64_t groups, int64_t B,
+                                          int64_t T_len, int64_t C) {
   const int64_t block = blockIdx.x;
   if (block < groups) {
     const int64_t tok = group_tokens[block];
@@ -72,35 +72,34 @@ void embedding_forward(DType dt, void* out, const int32_t* ids, const void* wte,
   dispatch_dtype(dt, "embedding_forward", [&](auto tag) {
     using E = typename decltype(tag)::type;
     constexpr int N = kPack128<E>;
-    const bool packed = C % N == 0 && is_aligned(out, 16) && is_aligned(wte, 16) &&
-                        is_aligned(wpe, 16);
+    const bool packed =
+        C % N == 0 && is_aligned(out, 16) && is_aligned(wte, 16) && is_aligned(wpe, 16);
     const int64_t work = B * T * C;
     if (packed) {
       embedding_forward_kernel<E, N>
           <<<grid_for(work / N, kForwardThreads), kForwardThreads, 0, stream>>>(
-              static_cast<E*>(out), ids, static_cast<const E*>(wte),
-              static_cast<const E*>(wpe), B * T, T, C);
+              static_cast<E*>(out), ids, static_cast<const E*>(wte), static_cast<const E*>(wpe),
+              B * T, T, C);
     } else {
-      embedding_forward_kernel<E, 1><<<grid_for(work, kForwardThreads), kForwardThreads, 0,
-                                       stream>>>(static_cast<E*>(out), ids,
-                                                 static_cast<const E*>(wte),
-                                                 static_cast<const E*>(wpe), B * T, T, C);
+      embedding_forward_kernel<E, 1>
+          <<<grid_for(work, kForwardThreads), kForwardThreads, 0, stream>>>(
+              static_cast<E*>(out), ids, static_cast<const E*>(wte), static_cast<const E*>(wpe),
+              B * T, T, C);
     }
     ZT_CUDA_CHECK(cudaGetLastError());
   });
 }
 
-void embedding_backward(DType dt, float* dwte, float* dwpe, const void* dout,
-                        const int32_t* order, const int32_t* group_tokens,
-                        const int32_t* group_starts, int64_t groups, int64_t B, int64_t T,
-                        int64_t C, cudaStream_t stream) {
+void embedding_backward(DType dt, float* dwte, float* dwpe, const void* dout, const int32_t* order,
+                        const int32_t* group_tokens, const int32_t* group_starts, int64_t groups,
+                        int64_t B, int64_t T, int64_t C, cudaStream_t stream) {
   if (B <= 0 || T <= 0 || C <= 0) return;
   dispatch_dtype(dt, "embedding_backward", [&](auto tag) {
     using E = typename decltype(tag)::type;
     embedding_backward_kernel<E>
         <<<static_cast<unsigned>(groups + T), kBackwardThreads, 0, stream>>>(
-            dwte, dwpe, static_cast<const E*>(dout), order, group_tokens, group_starts, groups,
-            B, T, C);
+            dwte, dwpe, static_cast<const E*>(dout), order, group_tokens, group_starts, groups, B,
+            T, C);
     ZT_CUDA_CHECK(cudaGetLastError());
   });
 }

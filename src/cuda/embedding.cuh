@@ -21,9 +21,8 @@ void embedding_forward(DType dt, void* out, const int32_t* ids, const void* wte,
 //   dwpe[t,:]   += sum_b dout[b,t,:], in ascending b
 // order, group_tokens, group_starts: a TokenGroups (group_positions_by_token) copied to the
 // device; groups = group_tokens.size(). dout [B,T,C] of dt.
-void embedding_backward(DType dt, float* dwte, float* dwpe, const void* dout,
-                        const int32_t* order, const int32_t* group_tokens,
-                        const int32_t* group_starts, int64_t groups, int64_t B, int64_t T,
-                        int64_t C, cudaStream_t stream);
+void embedding_backward(DType dt, float* dwte, float* dwpe, const void* dout, const int32_t* order,
+                        const int32_t* group_tokens, const int32_t* group_starts, int64_t groups,
+                        int64_t B, int64_t T, int64_t C, cudaStream_t stream);
 
 }  // namespace zerotune::cuda

@@ -63,7 +63,8 @@ template <typename T, bool kBackward>
 void launch_gelu(void* out, const void* x, const void* dy, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
   constexpr int N = kPack128<T>;
-  const bool packed = is_aligned(out, 16) && is_aligned(x, 16) && (!kBackward || is_aligned(dy, 16));
+  const bool packed =
+      is_aligned(out, 16) && is_aligned(x, 16) && (!kBackward || is_aligned(dy, 16));
   gelu_kernel<T, kBackward><<<grid_for((n + N - 1) / N, kThreads), kThreads, 0, stream>>>(
       static_cast<T*>(out), static_cast<const T*>(x), static_cast<const T*>(dy), n, packed);
   ZT_CUDA_CHECK(cudaGetLastError());

@@ -33,8 +33,8 @@ __device__ __forceinline__ float warp_sum(float v) {
 // kResidual: in = a, and b is added (res written); else in = x and res, b are unused.
 template <typename T, int N, bool kResidual>
 __global__ void layernorm_forward_kernel(T* res, T* y, float* mean, float* rstd, const T* in,
-                                         const T* b, const T* weight, const T* bias,
-                                         int64_t rows, int64_t C) {
+                                         const T* b, const T* weight, const T* bias, int64_t rows,
+                                         int64_t C) {
   const int lane = threadIdx.x % 32;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
   if (row >= rows) return;
@@ -165,8 +165,7 @@ void launch_forward(void* res, void* y, float* mean, float* rstd, const void* in
   const auto args = [&](auto kernel) {
     kernel<<<grid, kWarpsPerBlock * 32, 0, stream>>>(
         static_cast<T*>(res), static_cast<T*>(y), mean, rstd, static_cast<const T*>(in),
-        static_cast<const T*>(b), static_cast<const T*>(weight), static_cast<const T*>(bias), N,
-        C);
+        static_cast<const T*>(b), static_cast<const T*>(weight), static_cast<const T*>(bias), N, C);
   };
   if (packed) {
     args(layernorm_forward_kernel<T, P, kResidual>);
@@ -183,18 +182,18 @@ void layernorm_forward(DType dt, void* y, float* mean, float* rstd, const void* 
                        cudaStream_t stream) {
   if (N <= 0 || C <= 0) return;
   dispatch_dtype(dt, "layernorm_forward", [&](auto tag) {
-    launch_forward<typename decltype(tag)::type, false>(nullptr, y, mean, rstd, x, nullptr,
-                                                        weight, bias, N, C, stream);
+    launch_forward<typename decltype(tag)::type, false>(nullptr, y, mean, rstd, x, nullptr, weight,
+                                                        bias, N, C, stream);
   });
 }
 
 void residual_layernorm_forward(DType dt, void* res, void* y, float* mean, float* rstd,
-                                const void* a, const void* b, const void* weight,
-                                const void* bias, int64_t N, int64_t C, cudaStream_t stream) {
+                                const void* a, const void* b, const void* weight, const void* bias,
+                                int64_t N, int64_t C, cudaStream_t stream) {
   if (N <= 0 || C <= 0) return;
   dispatch_dtype(dt, "residual_layernorm_forward", [&](auto tag) {
-    launch_forward<typename decltype(tag)::type, true>(res, y, mean, rstd, a, b, weight, bias, N,
-                                                       C, stream);
+    launch_forward<typename decltype(tag)::type, true>(res, y, mean, rstd, a, b, weight, bias, N, C,
+                                                       stream);
   });
 }
 

@@ -20,8 +20,8 @@ void layernorm_forward(DType dt, void* y, float* mean, float* rstd, const void* 
 // res = a + b (rounded to dt and written, [N,C]), then y = LayerNorm(res) as above. res may
 // alias a or b.
 void residual_layernorm_forward(DType dt, void* res, void* y, float* mean, float* rstd,
-                                const void* a, const void* b, const void* weight,
-                                const void* bias, int64_t N, int64_t C, cudaStream_t stream);
+                                const void* a, const void* b, const void* weight, const void* bias,
+                                int64_t N, int64_t C, cudaStream_t stream);
 
 // Floats of scratch layernorm_backward needs for N rows of C.
 size_t layernorm_backward_scratch_floats(int64_t N, int64_t C);

@@ -94,10 +94,9 @@ void check_segments(const char* what, int64_t n, const UpdateSegments& segments)
   for (int k = 0; k < segments.n; ++k) {
     const UpdateSegment& s = segments.seg[k];
     if (s.begin < 0 || s.count < 0 || s.begin + s.count > n) {
-      throw std::invalid_argument(std::string(what) + ": segment " + std::to_string(k) + " [" +
-                                  std::to_string(s.begin) + ", " +
-                                  std::to_string(s.begin + s.count) + ") leaves [0, " +
-                                  std::to_string(n) + ")");
+      throw std::invalid_argument(
+          std::string(what) + ": segment " + std::to_string(k) + " [" + std::to_string(s.begin) +
+          ", " + std::to_string(s.begin + s.count) + ") leaves [0, " + std::to_string(n) + ")");
     }
   }
 }
@@ -145,8 +144,8 @@ void adamw_update(float* master, const float* grad, float* m, float* v, void* co
 }
 
 void sgd_update(float* master, const float* grad, float* momentum_buffer, void* compute_copy,
-                DType compute_dtype, int64_t n, const UpdateSegments& segments,
-                const SgdScalars& s, bool first_step, cudaStream_t stream) {
+                DType compute_dtype, int64_t n, const UpdateSegments& segments, const SgdScalars& s,
+                bool first_step, cudaStream_t stream) {
   check_segments("sgd_update", n, segments);
   if (segments.n == 0) return;
   SgdStep step{};

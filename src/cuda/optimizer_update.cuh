@@ -49,7 +49,7 @@ struct SgdScalars {
 //   g = grad * grad_scale + wd * p;  buf = first_step ? g : momentum * buf + g;  p -= lr * buf
 // momentum_buffer may be null when momentum == 0 (then p -= lr * g). compute_copy as above.
 void sgd_update(float* master, const float* grad, float* momentum_buffer, void* compute_copy,
-                DType compute_dtype, int64_t n, const UpdateSegments& segments,
-                const SgdScalars& s, bool first_step, cudaStream_t stream);
+                DType compute_dtype, int64_t n, const UpdateSegments& segments, const SgdScalars& s,
+                bool first_step, cudaStream_t stream);
 
 }  // namespace zerotune::cuda
