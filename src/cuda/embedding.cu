@@ -4,10 +4,10 @@
 //             dwpe[t,:] += sum_b dout[b,t,:]
 // Forward grid: 256 threads over B*T*C elements in packs of 16 bytes (C a multiple of the
 // pack and 16-byte aligned rows; else element by element), grid-stride, capped at a few waves.
-// Backward without atomics: the host groups positions by token (embedding_groups.hpp). One
-// block per token group and one per position t (groups + T blocks, one launch); the block's
-// threads stride over C and each thread adds its column of the group's rows in ascending
-// position order onto the gradient it loaded, which is also the CPU op's order. Every
+// Backward without atomics: the host groups positions by token (embedding_groups.hpp). Grid
+// (groups + T, ceil(C/256)), one launch: x picks a token group or a position t, y a chunk of
+// 256 columns, one thread per column; each thread adds its column of the group's rows in
+// ascending position order onto the gradient it loaded, which is also the CPU op's order. Every
 // gradient element has exactly one writer, so the result is bit-identical run to run.
 #include "cuda_check.cuh"
 #include "dtype_dispatch.cuh"
@@ -46,21 +46,32 @@ __global__ void embedding_backward_kernel(float* dwte, float* dwpe, const T* dou
                                           const int32_t* group_starts, int64_t groups, int64_t B,
                                           int64_t T_len, int64_t C) {
   const int64_t block = blockIdx.x;
+  const int64_t c = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+  if (c >= C) return;
   if (block < groups) {
     const int64_t tok = group_tokens[block];
     const int64_t begin = group_starts[block], end = group_starts[block + 1];
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
-      float acc = dwte[tok * C + c];
-      for (int64_t k = begin; k < end; ++k) acc += to_float(dout[int64_t(order[k]) * C + c]);
-      dwte[tok * C + c] = acc;
+    float acc = dwte[tok * C + c];
+    int64_t k = begin;
+    // Four loads in flight before the (in-order) adds: a frequent token (padding, EOS) has
+    // thousands of positions.
+    for (; k + 4 <= end; k += 4) {
+      const float v0 = to_float(dout[int64_t(order[k]) * C + c]);
+      const float v1 = to_float(dout[int64_t(order[k + 1]) * C + c]);
+      const float v2 = to_float(dout[int64_t(order[k + 2]) * C + c]);
+      const float v3 = to_float(dout[int64_t(order[k + 3]) * C + c]);
+      acc += v0;
+      acc += v1;
+      acc += v2;
+      acc += v3;
     }
+    for (; k < end; ++k) acc += to_float(dout[int64_t(order[k]) * C + c]);
+    dwte[tok * C + c] = acc;
   } else {
     const int64_t t = block - groups;
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
-      float acc = dwpe[t * C + c];
-      for (int64_t b = 0; b < B; ++b) acc += to_float(dout[(b * T_len + t) * C + c]);
-      dwpe[t * C + c] = acc;
-    }
+    float acc = dwpe[t * C + c];
+    for (int64_t b = 0; b < B; ++b) acc += to_float(dout[(b * T_len + t) * C + c]);
+    dwpe[t * C + c] = acc;
   }
 }
 
@@ -96,10 +107,11 @@ void embedding_backward(DType dt, float* dwte, float* dwpe, const void* dout, co
   if (B <= 0 || T <= 0 || C <= 0) return;
   dispatch_dtype(dt, "embedding_backward", [&](auto tag) {
     using E = typename decltype(tag)::type;
+    const dim3 grid(static_cast<unsigned>(groups + T),
+                    static_cast<unsigned>((C + kBackwardThreads - 1) / kBackwardThreads));
     embedding_backward_kernel<E>
-        <<<static_cast<unsigned>(groups + T), kBackwardThreads, 0, stream>>>(
-            dwte, dwpe, static_cast<const E*>(dout), order, group_tokens, group_starts, groups, B,
-            T, C);
+        <<<grid, kBackwardThreads, 0, stream>>>(dwte, dwpe, static_cast<const E*>(dout), order,
+                                                group_tokens, group_starts, groups, B, T, C);
     ZT_CUDA_CHECK(cudaGetLastError());
   });
 }

@@ -4,6 +4,8 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <random>
+#include <stdexcept>
+#include <string>
 
 #include "cuda/optimizer_update.cuh"
 #include "kernel_test_support.hpp"
@@ -39,6 +41,20 @@ void check_copy(DType dt, const DeviceBytes& d_copy, const std::vector<float>& m
 }
 
 }  // namespace
+
+// Checked on the host before any launch, so it runs without a GPU.
+BOOST_AUTO_TEST_CASE(rejects_a_segment_outside_the_range) {
+  cuda::UpdateSegments s;
+  s.n = 1;
+  s.seg[0] = {10, 20, 0};
+  BOOST_CHECK_THROW(cuda::sgd_update(nullptr, nullptr, nullptr, nullptr, DType::kFloat32, 25, s,
+                                     cuda::SgdScalars{1.f, 0.f, 0.f, 1.f}, true, nullptr),
+                    std::invalid_argument);
+  s.n = cuda::kMaxUpdateSegments + 1;
+  BOOST_CHECK_THROW(cuda::adamw_update(nullptr, nullptr, nullptr, nullptr, nullptr, DType::kFloat32,
+                                       25, s, cuda::AdamWScalars{}, nullptr),
+                    std::invalid_argument);
+}
 
 BOOST_AUTO_TEST_SUITE(optimizer_update_kernel, *boost::unit_test::precondition(HasGpu{}))
 
@@ -127,16 +143,6 @@ BOOST_AUTO_TEST_CASE(sgd_matches_cpu_step_over_three_steps) {
       }
     }
   }
-}
-
-BOOST_AUTO_TEST_CASE(rejects_a_segment_outside_the_range) {
-  Stream stream;
-  cuda::UpdateSegments s;
-  s.n = 1;
-  s.seg[0] = {10, 20, 0};
-  BOOST_CHECK_THROW(cuda::sgd_update(nullptr, nullptr, nullptr, nullptr, DType::kFloat32, 25, s,
-                                     cuda::SgdScalars{1.f, 0.f, 0.f, 1.f}, true, stream.get()),
-                    std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
