@@ -60,7 +60,8 @@ function(zerotune_add_cuda_sources target)
     if(ZEROTUNE_HAVE_CUDNN)
       target_include_directories(${target} SYSTEM PRIVATE ${ZEROTUNE_CUDNN_FRONTEND_DIR}
                                                           ${ZEROTUNE_CUDNN_INCLUDE_DIR})
-      target_link_libraries(${target} PUBLIC ${ZEROTUNE_CUDNN_LIBRARY})
+      # cudnn-frontend (>= 1.2x) compiles some of its engines at run time with NVRTC.
+      target_link_libraries(${target} PUBLIC ${ZEROTUNE_CUDNN_LIBRARY} CUDA::nvrtc)
       target_compile_definitions(${target} PUBLIC ZEROTUNE_WITH_CUDNN=1)
     endif()
   endif()

@@ -217,6 +217,12 @@ void Matmul::forward(void* y, const void* x, const void* w, const void* b, int64
   g.m = OC, g.n = N, g.k = IC, g.lda = OC, g.ldb = IC, g.ldd = OC;
   g.ab_type = g.d_type = cuda_data_type(dtype_);
   if (gelu_pre) {
+    if (OC % 8 != 0) {  // cuBLASLt: the GELU input's leading dimension must divide by 8
+      throw_cuda_library_error(
+          "cuBLAS", "CUBLAS_STATUS_INVALID_VALUE",
+          ("GELU epilogue needs OC divisible by 8, got OC=" + std::to_string(OC)).c_str(),
+          "Matmul::forward", __FILE__, __LINE__);
+    }
     g.epilogue = b ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
     g.aux_ld = OC;
   } else if (b) {

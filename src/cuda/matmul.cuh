@@ -29,7 +29,8 @@ class Matmul {
 
   // y[N, OC] = x[N, IC] @ w[IC, OC] (+ b[OC] if b), all in the compute dtype; y OVERWRITTEN.
   // If gelu_pre != nullptr: gelu_pre[N, OC] = x @ w + b and y = gelu_tanh(gelu_pre), fused in
-  // the cuBLASLt GELU_AUX(_BIAS) epilogue (GPT-2's tanh approximation, as ops::gelu).
+  // the cuBLASLt GELU_AUX(_BIAS) epilogue (GPT-2's tanh approximation, as ops::gelu); cuBLASLt
+  // needs OC divisible by 8 there (LibraryError otherwise).
   void forward(void* y, const void* x, const void* w, const void* b, int64_t N, int64_t IC,
                int64_t OC, void* gelu_pre = nullptr);
 

@@ -5,6 +5,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstring>
@@ -109,6 +110,23 @@ inline std::vector<float> random_values(size_t count, DType dtype, std::mt19937&
 
 inline std::vector<double> to_double(const std::vector<float>& v) {
   return std::vector<double>(v.begin(), v.end());
+}
+
+// |got - want| <= rel_of_max * max|want|, for results whose error does not scale with each
+// element (approximated transcendental functions).
+inline void check_close_to_max(const std::vector<float>& got, const std::vector<double>& want,
+                               double rel_of_max, const std::string& what) {
+  BOOST_REQUIRE_EQUAL(got.size(), want.size());
+  double max_abs = 0, worst = 0;
+  for (double w : want) max_abs = std::max(max_abs, std::abs(w));
+  size_t bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::abs(double(got[i]) - want[i]);
+    if (!(err <= rel_of_max * max_abs)) ++bad;
+    worst = std::max(worst, std::isnan(err) ? INFINITY : err / std::max(max_abs, 1e-30));
+  }
+  BOOST_TEST(bad == 0u, what << ": " << bad << " of " << got.size()
+                             << " outside tolerance; worst error / max|want| = " << worst);
 }
 
 // fp32: |got - want| <= 1e-5 (|want| + max|want|) (the max term: the rounding of a sum scales

@@ -36,16 +36,16 @@ BOOST_AUTO_TEST_CASE(forward_with_and_without_bias_matches_cpu) {
     Matmul mm(dt, stream.s);
     const auto x = random_values(kN * kIC, dt, rng), w = random_values(kIC * kOC, dt, rng);
     const auto b = random_values(kOC, dt, rng);
-    DeviceArray dx_(dt, x.size()), dw(dt, w.size()), db(dt, b.size()), dy(dt, kN * kOC);
-    dx_.upload(x), dw.upload(w), db.upload(b);
+    DeviceArray gx(dt, x.size()), gw(dt, w.size()), gb(dt, b.size()), gy(dt, kN * kOC);
+    gx.upload(x), gw.upload(w), gb.upload(b);
     for (bool with_bias : {true, false}) {
-      dy.poison();
-      mm.forward(dy.data(), dx_.data(), dw.data(), with_bias ? db.data() : nullptr, kN, kIC, kOC);
+      gy.poison();
+      mm.forward(gy.data(), gx.data(), gw.data(), with_bias ? gb.data() : nullptr, kN, kIC, kOC);
       std::vector<double> want(kN * kOC);
       const auto xd = to_double(x), wd = to_double(w), bd = to_double(b);
       ops::matmul_forward<double>(want.data(), xd.data(), wd.data(),
                                   with_bias ? bd.data() : nullptr, kN, kIC, kOC);
-      check_close(dy.download(), want, dt, with_bias ? "y with bias" : "y without bias");
+      check_close(gy.download(), want, dt, with_bias ? "y with bias" : "y without bias");
     }
   }
 }
@@ -57,18 +57,20 @@ BOOST_AUTO_TEST_CASE(gelu_epilogue_matches_cpu_gelu) {
     Matmul mm(dt, stream.s);
     const auto x = random_values(kN * kIC, dt, rng), w = random_values(kIC * kOC, dt, rng, 0.3f);
     const auto b = random_values(kOC, dt, rng);
-    DeviceArray dx_(dt, x.size()), dw(dt, w.size()), db(dt, b.size());
-    DeviceArray dy(dt, kN * kOC), dpre(dt, kN * kOC);
-    dx_.upload(x), dw.upload(w), db.upload(b);
-    dy.poison(), dpre.poison();
-    mm.forward(dy.data(), dx_.data(), dw.data(), db.data(), kN, kIC, kOC, dpre.data());
+    DeviceArray gx(dt, x.size()), gw(dt, w.size()), gb(dt, b.size());
+    DeviceArray gy(dt, kN * kOC), gpre(dt, kN * kOC);
+    gx.upload(x), gw.upload(w), gb.upload(b);
+    gy.poison(), gpre.poison();
+    mm.forward(gy.data(), gx.data(), gw.data(), gb.data(), kN, kIC, kOC, gpre.data());
     std::vector<double> pre(kN * kOC), y(kN * kOC);
     const auto xd = to_double(x), wd = to_double(w), bd = to_double(b);
     ops::matmul_forward<double>(pre.data(), xd.data(), wd.data(), bd.data(), kN, kIC, kOC);
     // The epilogue applies GELU to the unrounded fp32 sum, so the reference does too.
     ops::gelu_forward<double>(y.data(), pre.data(), kN * kOC);
-    check_close(dpre.download(), pre, dt, "gelu_pre");
-    check_close(dy.download(), y, dt, "gelu(x@w+b)");
+    check_close(gpre.download(), pre, dt, "gelu_pre");
+    // The epilogue's tanh may be the hardware approximation (relative error ~2^-11), so the
+    // GELU output is held to 1e-3 of the largest value in fp32 (bf16: its usual 1e-2).
+    check_close_to_max(gy.download(), y, dt == DType::kFloat32 ? 1e-3 : 1e-2, "gelu(x@w+b)");
   }
 }
 
