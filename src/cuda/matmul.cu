@@ -98,21 +98,20 @@ struct Matmul::State {
   void* workspace = nullptr;
   std::unordered_map<GemmKey, std::unique_ptr<Plan>, GemmKeyHash> plans;
 
-  const Plan& plan_for(const Gemm& g, const void* a, const void* b, const void* d, const void* bias,
-                       const void* aux);
+  const Plan& plan_for(const Gemm& g, const void* a, const void* b, const void* d,
+                       const void* bias);
   void run(const Gemm& g, const void* a, const void* b, void* d, float beta, const void* bias,
            void* aux, cudaStream_t stream);
 };
 
 const Plan& Matmul::State::plan_for(const Gemm& g, const void* a, const void* b, const void* d,
-                                    const void* bias, const void* aux) {
+                                    const void* bias) {
   const uint32_t align_a = pointer_alignment(a), align_b = pointer_alignment(b);
   const uint32_t align_d = pointer_alignment(d);
   const GemmKey key{g.trans_a, g.trans_b, g.m,        g.n,
                     g.k,       g.lda,     g.ldb,      g.ldd,
                     g.ab_type, g.d_type,  g.epilogue, g.aux_ld,
                     align_a,   align_b,   align_d,    bias ? pointer_alignment(bias) : 0};
-  (void)aux;
   auto it = plans.find(key);
   if (it != plans.end()) return *it->second;
 
@@ -177,7 +176,7 @@ const Plan& Matmul::State::plan_for(const Gemm& g, const void* a, const void* b,
 
 void Matmul::State::run(const Gemm& g, const void* a, const void* b, void* d, float beta,
                         const void* bias, void* aux, cudaStream_t stream) {
-  const Plan& plan = plan_for(g, a, b, d, bias, aux);
+  const Plan& plan = plan_for(g, a, b, d, bias);
   // Pointers change from call to call; setting them on the cached descriptor is cheap.
   if (bias) {
     ZT_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
