@@ -20,15 +20,50 @@ if(NOT ZEROTUNE_CUDA STREQUAL "OFF")
 endif()
 message(STATUS "zerotune: CUDA kernels ${ZEROTUNE_HAVE_CUDA}")
 
+# --- cuBLASLt and cuDNN (matmuls and attention) -----------------------------------------------
+# The fused attention goes through cuDNN's graph API via the header-only cudnn-frontend
+# (scripts/fetch-cudnn-frontend.sh unpacks it into .cudnn-frontend/include; point
+# CUDNN_FRONTEND_INCLUDE_DIR at any other copy). Without both, src/cuda/attention_cudnn.cu is
+# left out and make_cudnn_attention returns nullptr: our own attention kernel serves.
+set(CUDNN_FRONTEND_INCLUDE_DIR "" CACHE PATH "Directory holding cudnn_frontend.h (a hint)")
+set(ZEROTUNE_HAVE_CUDNN OFF)
+if(ZEROTUNE_HAVE_CUDA)
+  find_path(ZEROTUNE_CUDNN_FRONTEND_DIR cudnn_frontend.h
+            HINTS ${CUDNN_FRONTEND_INCLUDE_DIR} ${PROJECT_SOURCE_DIR}/.cudnn-frontend/include)
+  find_library(ZEROTUNE_CUDNN_LIBRARY cudnn
+               HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib64 ENV CUDNN_HOME
+               PATH_SUFFIXES lib64 lib)
+  find_path(ZEROTUNE_CUDNN_INCLUDE_DIR cudnn.h
+            HINTS ${CUDAToolkit_INCLUDE_DIRS} ENV CUDNN_HOME PATH_SUFFIXES include)
+  if(ZEROTUNE_CUDNN_FRONTEND_DIR AND ZEROTUNE_CUDNN_LIBRARY AND ZEROTUNE_CUDNN_INCLUDE_DIR)
+    set(ZEROTUNE_HAVE_CUDNN ON)
+  endif()
+endif()
+message(STATUS "zerotune: cuDNN attention ${ZEROTUNE_HAVE_CUDNN} "
+               "(cudnn_frontend.h: ${ZEROTUNE_CUDNN_FRONTEND_DIR}, cudnn: ${ZEROTUNE_CUDNN_LIBRARY})")
+# --- end cuBLASLt and cuDNN ---------------------------------------------------------------------
+
 function(zerotune_add_cuda_sources target)
   if(NOT ZEROTUNE_HAVE_CUDA)
     return()
   endif()
   file(GLOB cuda_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/cuda/*.cu)
+  if(NOT ZEROTUNE_HAVE_CUDNN)
+    list(FILTER cuda_sources EXCLUDE REGEX "/attention_cudnn\\.cu$")
+  endif()
   if(cuda_sources)
     target_sources(${target} PRIVATE ${cuda_sources})
     target_link_libraries(${target} PUBLIC CUDA::cudart CUDA::cublas)
     target_compile_definitions(${target} PUBLIC ZEROTUNE_WITH_CUDA=1)
+    # cuBLASLt and cuDNN (matmuls and attention)
+    target_link_libraries(${target} PUBLIC CUDA::cublasLt)
+    if(ZEROTUNE_HAVE_CUDNN)
+      target_include_directories(${target} SYSTEM PRIVATE ${ZEROTUNE_CUDNN_FRONTEND_DIR}
+                                                          ${ZEROTUNE_CUDNN_INCLUDE_DIR})
+      # cudnn-frontend (>= 1.2x) compiles some of its engines at run time with NVRTC.
+      target_link_libraries(${target} PUBLIC ${ZEROTUNE_CUDNN_LIBRARY} CUDA::nvrtc)
+      target_compile_definitions(${target} PUBLIC ZEROTUNE_WITH_CUDNN=1)
+    endif()
   endif()
 endfunction()
 

@@ -37,8 +37,12 @@ PROVIDERS = {
     "language(CUDA)": ["cuda"],
     "find_path(nccl.h)": ["nccl"],
     "find_library(NCCL_LIBRARY)": ["nccl"],
+    "find_path(cudnn.h)": ["cudnn"],
+    "find_library(ZEROTUNE_CUDNN_LIBRARY)": ["cudnn"],
+    # Header-only, no Spack package: the zerotune package fetches it as a resource.
+    "find_path(cudnn_frontend.h)": ["resource:cudnn-frontend"],
 }
-# The CUDA build links these, only when +cuda (cudnn: no CMake file looks for it yet).
+# Needed by the design (the CUDA build links them), whether or not a CMake file looks for them.
 DESIGN_DEPENDENCIES = {"nccl": "+cuda", "cudnn": "+cuda"}
 # What spack.yaml must list for the GPU cluster.
 ENV_SPECS = ["hdf5+mpi", "nccl", "cudnn", "libyaml", "spdlog", "boost+test", "openblas",
@@ -91,7 +95,7 @@ def package_facts():
     tree = ast.parse(PACKAGE.read_text(), str(PACKAGE))
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Zerotune")
     bases = [b.id for b in cls.bases if isinstance(b, ast.Name)]
-    depends, defines, variants = {}, set(), set()
+    depends, defines, variants, resources = {}, set(), set(), set()
     for node in ast.walk(cls):
         if not isinstance(node, ast.Call) or not node.args:
             continue
@@ -106,11 +110,19 @@ def package_facts():
             defines.add(first.value)
         elif name == "variant":
             variants.add(first.value)
-    return bases, depends, defines, variants
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "resource":
+            for k in node.keywords:
+                if k.arg == "name" and isinstance(k.value, ast.Constant):
+                    resources.add(k.value.value)
+    return bases, depends, defines, variants, resources
 
 
-def satisfied(wanted, depends, bases):
-    """wanted 'pkg+variant' is declared: a depends_on naming pkg with at least those variants."""
+def satisfied(wanted, depends, bases, resources=()):
+    """wanted 'pkg+variant' is declared: a depends_on naming pkg with at least those variants;
+    'resource:name' is declared by a resource(name=...) of the package."""
+    if wanted.startswith("resource:"):
+        return wanted.split(":", 1)[1] in resources
     pkg, *variants = re.split(r"(?=[+~])", wanted)
     if pkg == "cuda" and "CudaPackage" in bases:
         return True
@@ -128,7 +140,7 @@ def main():
     except SyntaxError as e:
         check(False, f"{PACKAGE.relative_to(SRC)} compiles: {e}")
         return
-    bases, depends, defines, variants = package_facts()
+    bases, depends, defines, variants, resources = package_facts()
     check("CMakePackage" in bases and "CudaPackage" in bases,
           f"Zerotune derives from CMakePackage and CudaPackage (bases: {bases})")
     check("tests" in variants, "variant 'tests' exists")
@@ -145,7 +157,7 @@ def main():
         if options is None:
             check(True, f"{where}: {lookup} comes with the system")
             continue
-        hit = next((o for o in options if satisfied(o, depends, bases)), None)
+        hit = next((o for o in options if satisfied(o, depends, bases, resources)), None)
         check(hit is not None, f"{where}: {lookup} -> depends_on one of {options}")
         if hit:
             covered.add(re.split(r"[+~]", hit)[0])

@@ -40,6 +40,19 @@ class Zerotune(CMakePackage, CudaPackage):
     # CudaPackage adds the cuda variant, cuda_arch and depends_on("cuda") when +cuda.
     depends_on("nccl", when="+cuda")
     depends_on("cudnn", when="+cuda")
+    # cudnn-frontend, the header-only C++ graph API over cuDNN that the fused attention is built
+    # on, has no Spack package: it comes as a resource (headers only, nothing to build), and
+    # cmake_args points CUDNN_FRONTEND_INCLUDE_DIR at it. 1.32.0 is the version tested against
+    # cuDNN 9.19 and CUDA 13. (A develop checkout may instead hold the headers that
+    # scripts/fetch-cudnn-frontend.sh unpacks into .cudnn-frontend/include; CMake looks there too.)
+    resource(
+        name="cudnn-frontend",
+        git="https://github.com/NVIDIA/cudnn-frontend.git",
+        tag="v1.32.0",
+        destination="spack-resources",
+        placement="cudnn-frontend",
+        when="+cuda",
+    )
 
     conflicts("cuda_arch=none", when="+cuda", msg="zerotune +cuda needs a cuda_arch, e.g. cuda_arch=90")
 
@@ -56,6 +69,8 @@ class Zerotune(CMakePackage, CudaPackage):
             args.append(self.define("CMAKE_CUDA_COMPILER", join_path(spec["cuda"].prefix.bin, "nvcc")))
             archs = spec.variants["cuda_arch"].value
             args.append(self.define("CMAKE_CUDA_ARCHITECTURES", ";".join(archs)))
+            frontend = join_path(self.stage.source_path, "spack-resources", "cudnn-frontend")
+            args.append(self.define("CUDNN_FRONTEND_INCLUDE_DIR", join_path(frontend, "include")))
         return args
 
     def setup_run_environment(self, env):
