@@ -2,9 +2,9 @@
 same GPU, from the same weights (a transformers `save_pretrained` safetensors file) and the
 same batches (real WikiText-2 through `zerotune prep`, unshuffled):
 
-  fp32: the loss and the global gradient norm of steps 1-3 within 1e-4, and every parameter
-        after 3 AdamW steps (weight decay on matrices and embeddings only) within 1e-4 of the
-        update's scale;
+  fp32: the loss and the global gradient norm of steps 1-3 within 1e-4, every parameter after
+        3 AdamW steps (weight decay on matrices and embeddings only) within 1e-4, and the
+        3-step update within 1e-4 in norm;
   bf16: the step losses within 1e-2 of torch's bf16 autocast run.
 
 Exit 77 (skipped) where torch sees no GPU.
@@ -98,7 +98,7 @@ def torch_run(model_dir, ids, labels, precision):
         loss.backward()
         norms.append(float(torch.sqrt(sum((p.grad.double() ** 2).sum()
                                           for p in model.parameters() if p.grad is not None))))
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         opt.step()
         opt.zero_grad(set_to_none=True)
     return model, np.array(losses), np.array(norms)
@@ -139,9 +139,13 @@ def main() -> int:
         want = flat_units(ref_model)
         start = flat_units(GPT2LMHeadModel.from_pretrained(model_dir))
         for name in want:
-            # The update after 3 steps (about 3 lr), so that an error small next to |p| shows.
-            cmp.check(f"fp32 {name} update after {STEPS} AdamW steps", ours[name] - start[name],
-                      want[name] - start[name], group="fp32 params", rtol=1e-3, atol=1e-6)
+            cmp.check(f"fp32 {name} after {STEPS} AdamW steps", ours[name], want[name],
+                      group="fp32 params")
+            # The update itself (about 3 lr), so that an error small next to |p| shows too: in
+            # norm within 1e-4; elementwise within 2% of the largest update, as Adam's
+            # m / sqrt(v) magnifies float rounding where a gradient is near zero.
+            cmp.check(f"fp32 {name} update", ours[name] - start[name], want[name] - start[name],
+                      group="fp32 updates", rtol=1e-4, atol=1e-7, elem_rtol=2e-2)
 
         _, steps = train(binary, tmp, init, data, "bf16")
         _, bf16_losses, _ = torch_run(model_dir, ids, labels, "bf16")
