@@ -53,8 +53,8 @@ class ScratchFolder {
  public:
   ScratchFolder() {
     std::random_device rd;
-    path_ = fs::temp_directory_path() / ("zerotune-plot-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(rd()));
+    path_ = fs::temp_directory_path() /
+            ("zerotune-plot-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
     fs::create_directories(path_);
   }
   ~ScratchFolder() {
@@ -156,8 +156,8 @@ void write_report_plot(const std::vector<RunResults>& runs, const fs::path& out)
     }
     if (!run.tokens_per_s_by_step.empty()) {
       write_series(speed, run.tokens_per_s_by_step);
-      add(speed_plot, quoted(speed.string()) + " using 1:2 with lines" + color + " title " +
-                          quoted(run.name));
+      add(speed_plot,
+          quoted(speed.string()) + " using 1:2 with lines" + color + " title " + quoted(run.name));
     }
     if (write_memory_series(run.run_dir, memory)) {
       add(memory_plot, quoted(memory.string()) + " using 1:2 with lines" + color + " title " +

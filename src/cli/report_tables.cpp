@@ -122,8 +122,9 @@ std::vector<int> speed_references(const std::vector<RunResults>& runs,
       if (incomparable(runs[j], runs[i]).empty()) ref[i] = static_cast<int>(j);
     }
     std::string why = "no DP run given";
-    if (first_dp >= 0) why = "not compared with " + runs[first_dp].name + ": " +
-                             incomparable(runs[first_dp], runs[i]);
+    if (first_dp >= 0)
+      why =
+          "not compared with " + runs[first_dp].name + ": " + incomparable(runs[first_dp], runs[i]);
     if (ref[i] != static_cast<int>(i)) {
       notes.push_back("speed vs DP of " + runs[i].name + ": against " + runs[ref[i]].name +
                       ", the first comparable run (" + why + ").");
@@ -216,10 +217,9 @@ ReportTable workshop_table(const std::vector<RunResults>& runs) {
     std::vector<ReportCell> row = {text_cell(run.name), number_cell(run.final_loss, 4)};
     for (double e : epochs) {
       auto it = run.eval_loss_by_epoch.find(e);
-      row.push_back(number_cell(it == run.eval_loss_by_epoch.end()
-                                    ? std::nullopt
-                                    : std::optional<double>(it->second),
-                                4));
+      row.push_back(number_cell(
+          it == run.eval_loss_by_epoch.end() ? std::nullopt : std::optional<double>(it->second),
+          4));
     }
     row.push_back(number_cell(samples, 1, estimated));
     row.push_back(number_cell(run.eval_samples_per_s(), 1));
@@ -232,7 +232,8 @@ ReportTable workshop_table(const std::vector<RunResults>& runs) {
 // Pads every column to its widest cell so that the table also reads as plain text.
 std::string markdown_table(const ReportTable& t) {
   std::vector<size_t> width(t.columns.size(), 3);
-  for (size_t c = 0; c < t.columns.size(); ++c) width[c] = std::max(width[c], t.columns[c].header.size());
+  for (size_t c = 0; c < t.columns.size(); ++c)
+    width[c] = std::max(width[c], t.columns[c].header.size());
   for (const auto& row : t.rows) {
     for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].text.size());
   }

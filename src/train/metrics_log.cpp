@@ -35,7 +35,7 @@ std::string format_eval_line(const EvalRecord& r) {
 
 std::string format_epoch_line(const EpochRecord& r) {
   return "epoch_end epoch=" + std::to_string(r.epoch) + " step=" + std::to_string(r.step) +
-         " epoch_time_s=" + fmt("%.1f", r.epoch_time_s) +
+         " epoch_time_s=" + fmt("%.2f", r.epoch_time_s) +
          " elapsed=" + format_duration(r.train_time_s);
 }
 
@@ -51,12 +51,12 @@ std::string format_summary_line(const SummaryRecord& r) {
                      " epochs=" + std::to_string(r.epochs);
   if (r.time_per_epoch_s) {
     line += (r.time_per_epoch_estimated ? " time_per_epoch_s_estimated=" : " time_per_epoch_s=") +
-            fmt("%.1f", *r.time_per_epoch_s);
+            fmt("%.2f", *r.time_per_epoch_s);
   }
   if (!r.epoch_time_s.empty()) {
     line += " epoch_time_s=";
     for (size_t i = 0; i < r.epoch_time_s.size(); ++i) {
-      line += (i ? "," : "") + fmt("%.1f", r.epoch_time_s[i]);
+      line += (i ? "," : "") + fmt("%.2f", r.epoch_time_s[i]);
     }
   }
   return line + " peak_mem_gib=" + fmt("%.3f", r.peak_mem_gib);

@@ -151,7 +151,8 @@ double RunClock::epoch_done() {
 double RunClock::eta_s() const {
   if (steps_this_start_ == 0) return 0;
   const double per_step = (totals_.train_time_s - carried_time_s_) / steps_this_start_;
-  return per_step * static_cast<double>(std::max<int64_t>(0, total_steps_ - totals_.step));
+  return std::max(0.0, per_step) *
+         static_cast<double>(std::max<int64_t>(0, total_steps_ - totals_.step));
 }
 
 }  // namespace zerotune::train

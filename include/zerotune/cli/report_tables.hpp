@@ -23,7 +23,7 @@
 namespace zerotune::cli {
 
 struct ReportCell {
-  std::string text;     // as the markdown and CSV show it
+  std::string text;      // as the markdown and CSV show it
   nlohmann::json value;  // number, string or null, as the JSON gives it
 };
 

@@ -35,14 +35,14 @@ struct RunResults {
   std::string train_file;   // the token file's name
   std::optional<int64_t> data_seq_len;
 
-  std::map<int64_t, double> loss_by_step;        // the last record of each step
+  std::map<int64_t, double> loss_by_step;  // the last record of each step
   std::map<int64_t, double> tokens_per_s_by_step;
-  std::optional<double> final_loss;              // the last step's loss
-  std::optional<double> step_peak_mem_gib;       // highest mem_peak_gib of the step records
-  double last_epoch = 0;                         // highest epoch of the step and eval records
+  std::optional<double> final_loss;         // the last step's loss
+  std::optional<double> step_peak_mem_gib;  // highest mem_peak_gib of the step records
+  double last_epoch = 0;                    // highest epoch of the step and eval records
   std::optional<int64_t> last_step;
   std::optional<int64_t> steps_per_epoch;
-  std::map<double, double> eval_loss_by_epoch;   // the last eval of each epoch
+  std::map<double, double> eval_loss_by_epoch;  // the last eval of each epoch
   std::map<double, double> eval_samples_per_s_by_epoch;
   std::map<int64_t, double> eval_loss_by_step;
   std::map<int64_t, double> epoch_time_by_epoch;  // epoch records: complete epochs
