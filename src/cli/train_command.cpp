@@ -168,6 +168,7 @@ int run_train_command(const std::vector<std::string>& args) {
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     // The batch arithmetic for this world size, before anything touches the disk.
     config::grad_accum_steps(ctx.config, world);
+    config::resolve_global_batch(ctx.config, world);
   } catch (const InputError& e) {
     throw UniformInputError(e.what());
   }

@@ -65,6 +65,11 @@ void visit_fields(V& v, TrainConfig& c) {
           "examples per optimizer step over all ranks: micro_batch_size x world size x "
           "gradient accumulation steps",
           Positive{});
+  v.field("gradient_accumulation_steps", c.gradient_accumulation_steps,
+          "micro-batches per rank per optimizer step, given instead of global_batch_size (set "
+          "one of the two, as in DeepSpeed): the global batch is then micro_batch_size x world "
+          "size x this, so it follows the rank count; 0: derived from global_batch_size",
+          NonNegative{});
   v.field("epochs", c.epochs, "passes over the training data", Positive{});
   v.field("max_steps", c.max_steps, "optimizer steps to run; > 0 overrides epochs", NonNegative{});
   v.field("lr", c.lr, "peak learning rate", Positive{});

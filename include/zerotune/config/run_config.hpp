@@ -37,6 +37,7 @@ struct DataConfig {
 struct TrainConfig {
   int64_t micro_batch_size = 4;
   int64_t global_batch_size = 8;
+  int64_t gradient_accumulation_steps = 0;  // > 0: used instead of global_batch_size
   int64_t epochs = 1;
   int64_t max_steps = 0;  // > 0 overrides epochs
   double lr = 3e-4;
@@ -112,8 +113,13 @@ RunConfig parse_run_config(const std::string& yaml_text, const std::string& sour
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // Checks that need the world size: global batch divisible by micro batch x world.
-// Returns gradient accumulation steps.
+// Returns gradient accumulation steps (train.gradient_accumulation_steps when that is set).
 int64_t grad_accum_steps(const RunConfig& config, int world_size);
+
+// With train.gradient_accumulation_steps set, sets train.global_batch_size to
+// micro_batch_size x world_size x gradient_accumulation_steps (DeepSpeed's train_batch_size);
+// otherwise changes nothing. Call once the world size is known, before training.
+void resolve_global_batch(RunConfig& config, int world_size);
 
 // The resolved config as YAML (all fields, documented defaults included).
 std::string to_yaml(const RunConfig& config);
