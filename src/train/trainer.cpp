@@ -13,6 +13,7 @@
 #include "zerotune/runtime/stop_signal.hpp"
 #include "zerotune/train/activation_shape.hpp"
 #include "zerotune/train/checkpoint.hpp"
+#include "zerotune/train/evaluation.hpp"
 #include "zerotune/train/grad_clip.hpp"
 #include "zerotune/train/lr_schedule.hpp"
 #include "zerotune/train/memory_report.hpp"
@@ -324,6 +325,7 @@ class Trainer {
         local_tokens += targets[i] != model::kIgnoreIndex;
     }
     const int64_t global_tokens = comm_.all_reduce_value(local_tokens, comm::ReduceOp::kSum);
+    // Every rank sees the same all-reduced count, so every rank throws: none is left waiting.
     if (global_tokens == 0)
       throw_no_labels(train_file_->info(),
                       "the training batch of step " + std::to_string(step + 1));
@@ -346,15 +348,6 @@ class Trainer {
     engine_->optimizer_step(lr_, clip_coefficient(grad_norm_, cfg_.train.grad_clip));
     const double loss_sum = comm_.all_reduce_value(local_loss_sum, comm::ReduceOp::kSum);
     return global_tokens > 0 ? loss_sum / global_tokens : 0.0;
-  }
-
-  // Every rank sees the same all-reduced count, so every rank throws: none is left waiting.
-  [[noreturn]] void throw_no_labels(const data::TokenFileInfo& file, const std::string& what) {
-    throw InputError(file.path + ": no position of " + what +
-                     " carries a label (all labels -100 after the shift to next-token targets), "
-                     "so there is no loss to compute; with --loss-on answer every answer may "
-                     "have been truncated away at seq_len " +
-                     std::to_string(file.seq_len) + ": prepare the data with a longer --seq-len");
   }
 
   void log_step(const TrainingProgress& p, double loss, double step_s, const data::StepBatch& batch,
