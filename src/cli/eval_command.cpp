@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "zerotune/base/error.hpp"
+#include "zerotune/cli/model_source.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/data/token_file.hpp"
@@ -83,46 +84,6 @@ EvalArguments parse_arguments(const std::vector<std::string>& args) {
   return a;
 }
 
-// A run directory stands for its latest checkpoint.
-fs::path checkpoint_dir(const std::string& given) {
-  const fs::path p(given);
-  if (fs::exists(p / "meta.json")) return p;
-  if (fs::is_directory(p / "checkpoints")) {
-    if (auto latest = train::latest_checkpoint(p / "checkpoints")) return *latest;
-    throw UniformInputError(given + ": a run directory without a complete checkpoint");
-  }
-  throw UniformInputError(given + ": not a checkpoint (no meta.json) nor a run directory");
-}
-
-// The run's config as the checkpoint recorded it (meta.json "config"), with the overrides.
-config::RunConfig checkpoint_config(const fs::path& dir, const std::vector<std::string>& sets) {
-  const fs::path meta_path = dir / "meta.json";
-  std::ifstream in(meta_path);
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw UniformInputError(meta_path.string() + ": " + e.what());
-  }
-  if (!meta.contains("config") || !meta["config"].is_string()) {
-    throw UniformInputError(meta_path.string() + ": config: expected the run's YAML config");
-  }
-  return config::parse_run_config(meta["config"].get<std::string>(), meta_path.string(), sets);
-}
-
-config::RunConfig init_config(const fs::path& model, const std::vector<std::string>& sets) {
-  if (!fs::exists(model)) throw UniformInputError(model.string() + ": no such file");
-  const model::Gpt2Shape shape = model::read_gpt2_config_json(model.parent_path() / "config.json");
-  config::RunConfig c = config::parse_run_config("{}", "<eval --init>", sets);
-  c.model.n_layer = shape.n_layer;
-  c.model.n_head = shape.n_head;
-  c.model.n_embd = shape.n_embd;
-  c.model.seq_len = shape.seq_len;
-  c.model.vocab_size = shape.vocab_size;
-  c.model.init = model.string();
-  return c;
-}
-
 }  // namespace
 
 int run_eval_command(const std::vector<std::string>& args) {
@@ -133,31 +94,11 @@ int run_eval_command(const std::vector<std::string>& args) {
     }
   }
   const EvalArguments a = parse_arguments(args);
-  fs::path ckpt;
-  config::RunConfig cfg;
-  try {
-    if (!a.checkpoint.empty()) {
-      ckpt = checkpoint_dir(a.checkpoint);
-      cfg = checkpoint_config(ckpt, a.overrides);
-    } else {
-      cfg = init_config(a.init, a.overrides);
-    }
-  } catch (const InputError& e) {
-    throw UniformInputError(e.what());  // every rank read the same files
-  }
+  const ModelSource source = resolve_model_source(a.checkpoint, a.init, a.overrides);
+  const config::RunConfig& cfg = source.config;
   auto comm = comm::make_mpi_communicator();
-  const model::Gpt2Shape shape{cfg.model.n_layer, cfg.model.n_head, cfg.model.n_embd,
-                               cfg.model.seq_len, cfg.model.vocab_size};
-  const model::Gpt2Layout layout = model::make_gpt2_layout(shape);
-  train::OptimizerSettings opt;
-  opt.kind = train::parse_optimizer_kind(cfg.train.optimizer);
-  auto engine = train::ZeroEngine::create(static_cast<int>(cfg.zero.stage), layout, opt, *comm,
-                                          runtime::cpu_device());
-  if (!ckpt.empty()) {
-    train::load_checkpoint(ckpt, *engine, *comm);
-  } else {
-    train::initialize_parameters(*engine, cfg.model, cfg.train.seed);
-  }
+  auto engine = load_model(source, *comm);
+  const model::Gpt2Shape shape = source.shape();
   auto file = std::make_shared<const data::TokenFile>(a.data);
   data::check_fits_model(file->info(), cfg.model.vocab_size, cfg.model.seq_len);
   const int64_t micro = a.micro_batch > 0 ? a.micro_batch : cfg.train.micro_batch_size;
@@ -170,8 +111,7 @@ int run_eval_command(const std::vector<std::string>& args) {
         "eval_samples_per_second=%.1f world_size=%d zero_stage=%lld data=%s model=%s\n",
         r.loss(), std::exp(r.loss()), static_cast<long long>(r.samples),
         static_cast<long long>(r.tokens), r.samples_per_second(), comm->size(),
-        static_cast<long long>(cfg.zero.stage), a.data.c_str(),
-        (ckpt.empty() ? a.init : ckpt.string()).c_str());
+        static_cast<long long>(cfg.zero.stage), a.data.c_str(), source.name.c_str());
     std::fflush(stdout);
   }
   return kExitOk;
