@@ -238,6 +238,10 @@ void check_cross_fields(const RunConfig& c, const Origins& origins) {
                      " is not divisible by train.micro_batch_size " +
                      std::to_string(c.train.micro_batch_size));
   }
+  if (c.train.eval_strategy == "steps" && c.train.eval_steps < 1) {
+    throw InputError(where_set(c, origins, {"train.eval_steps", "train.eval_strategy"}) +
+                     "train.eval_strategy steps needs train.eval_steps >= 1");
+  }
   if (c.zero.offload && c.zero.stage == 0) {
     throw InputError(where_set(c, origins, {"zero.offload", "zero.stage"}) +
                      "zero.offload true needs zero.stage 1, 2 or 3 (offload moves the optimizer "
@@ -255,6 +259,7 @@ std::vector<std::string> cross_field_rules() {
           "At most one of `train.global_batch_size` and `train.gradient_accumulation_steps` is "
           "set; with the latter, the global batch is `train.micro_batch_size` x world size x "
           "`train.gradient_accumulation_steps`.",
+          "`train.eval_strategy: steps` needs `train.eval_steps` >= 1.",
           "`zero.offload: true` needs `zero.stage` 1, 2 or 3."};
 }
 

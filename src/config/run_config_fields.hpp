@@ -93,6 +93,13 @@ void visit_fields(V& v, TrainConfig& c) {
   v.field("beta2", c.beta2, "AdamW second-moment decay", Fraction{false});
   v.field("eps", c.eps, "AdamW denominator epsilon", Positive{});
   v.field("momentum", c.momentum, "SGD momentum", Fraction{false});
+  v.field("eval_strategy", c.eval_strategy,
+          "when to evaluate data.eval_file (Hugging Face's eval_strategy): `epoch` at each "
+          "epoch end, `steps` every eval_steps steps, `no` never; a run also evaluates where it "
+          "ends unless `no`",
+          OneOf{{"epoch", "steps", "no"}});
+  v.field("eval_steps", c.eval_steps, "steps between evaluations with eval_strategy: steps",
+          NonNegative{});
 }
 
 template <class V>
@@ -110,6 +117,11 @@ void visit_fields(V& v, CheckpointConfig& c) {
   v.field("every_n_steps", c.every_n_steps,
           "checkpoint every this many steps; 0: only at the end and on a stop signal",
           NonNegative{});
+  v.field("save_strategy", c.save_strategy,
+          "when to checkpoint besides the end and a stop signal (Hugging Face's save_strategy): "
+          "`steps` every every_n_steps, `epoch` at each epoch end (after its evaluation), `no` "
+          "never",
+          OneOf{{"steps", "epoch", "no"}});
   v.field("keep_last", c.keep_last, "complete checkpoints kept; older ones are deleted",
           Positive{});
 }

@@ -132,10 +132,12 @@ class Trainer {
 
     while (progress.step < total_steps_) {
       std::optional<data::StepBatch> batch = train_loader_->next();
-      if (!batch) {  // epoch boundary
+      if (!batch) {  // epoch boundary: its time, then eval before the save (Trainer's order)
         end_epoch(progress);
-        evaluate(progress.step, progress.position.epoch + 1);
+        if (cfg_.train.eval_strategy == "epoch")
+          evaluate(progress.step, progress.position.epoch + 1);
         progress.position = train_loader_->position();
+        if (cfg_.checkpoint.save_strategy == "epoch") save(progress, "epoch");
         continue;
       }
       const auto t0 = Clock::now();
@@ -159,8 +161,12 @@ class Trainer {
                         {"signal", runtime::stop_signal_name(stop)}});
         return kExitRequeue;
       }
-      if (cfg_.checkpoint.every_n_steps > 0 && progress.step % cfg_.checkpoint.every_n_steps == 0 &&
+      if (cfg_.train.eval_strategy == "steps" && progress.step % cfg_.train.eval_steps == 0 &&
           progress.step < total_steps_) {
+        evaluate(progress.step, progress.position.epoch + 1);
+      }
+      if (cfg_.checkpoint.save_strategy == "steps" && cfg_.checkpoint.every_n_steps > 0 &&
+          progress.step % cfg_.checkpoint.every_n_steps == 0 && progress.step < total_steps_) {
         save(progress, "interval");
       }
     }
@@ -168,7 +174,7 @@ class Trainer {
     // a complete epoch has an epoch time.
     if (progress.position.consumed_samples > 0 || !ended_an_epoch_) {
       if (epoch_complete(progress.position)) end_epoch(progress);
-      evaluate(progress.step, progress.position.epoch + 1);
+      if (cfg_.train.eval_strategy != "no") evaluate(progress.step, progress.position.epoch + 1);
     }
     save(progress, "end");
     metrics_.summary(summary(clock.totals(), progress));

@@ -5,6 +5,7 @@ an uninterrupted run (docs/metrics.md defines them):
   - a run stopped by SIGUSR1 and resumed reports time/epoch and samples/s within 20% of the
     uninterrupted run's, from its run directory and from its .out alike;
   - the step line carries elapsed= and eta=;
+  - train.eval_strategy: steps and checkpoint.save_strategy: epoch evaluate and save when asked;
   - a training file or an eval file with no label is an error naming the file (exit 2)."""
 import json
 import os
@@ -173,6 +174,22 @@ def check(work):
     segments = tables["strategy"][1]["strategy"]
     if segments != "DP":
         fail(f"strategy of the split run: {segments!r}")
+
+    # eval_strategy steps and save_strategy epoch (Hugging Face's names): evals every 20
+    # steps and where the run ends, not at the epoch end; a checkpoint at the epoch end.
+    strat = work / "strategy"
+    result = subprocess.run(train_args(data, strat, 2, [
+        "--set", f"data.eval_file={data}", "--set", "data.eval_max_samples=64",
+        "--set", "train.eval_strategy=steps", "--set", "train.eval_steps=20",
+        "--set", "checkpoint.save_strategy=epoch"]), capture_output=True, text=True)
+    if result.returncode != 0:
+        fail("eval/save strategy run failed: " + result.stderr[-2000:])
+    eval_steps = [r["step"] for r in records(strat, "eval")]
+    if eval_steps != [20, 40, 60, 80, 100, 120, 128]:
+        fail(f"eval_strategy steps evaluated at {eval_steps}")
+    saves = [(r["step"], r["reason"]) for r in records(strat, "checkpoint")]
+    if saves != [(64, "epoch"), (128, "end")]:
+        fail(f"save_strategy epoch saved {saves}")
 
     # No label anywhere: an error naming the file, for training and for evaluation.
     empty = work / "empty.h5"

@@ -47,8 +47,10 @@ struct TrainConfig {
   double weight_decay = 0.0;
   double grad_clip = 1.0;  // max global L2 norm; 0 = off
   uint64_t seed = 1234;
-  std::string precision = "fp32";   // fp32 | bf16 | fp16
-  std::string optimizer = "adamw";  // adamw | sgd
+  std::string precision = "fp32";       // fp32 | bf16 | fp16
+  std::string optimizer = "adamw";      // adamw | sgd
+  std::string eval_strategy = "epoch";  // epoch | steps | no (Hugging Face's names)
+  int64_t eval_steps = 0;               // with eval_strategy steps
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
@@ -65,8 +67,9 @@ struct ZeroConfig {
 };
 
 struct CheckpointConfig {
-  int64_t every_n_steps = 0;  // 0 = only at the end (and on a stop signal)
+  int64_t every_n_steps = 0;            // 0 = only at the end (and on a stop signal)
   int64_t keep_last = 2;
+  std::string save_strategy = "steps";  // steps (every_n_steps) | epoch | no
 
   bool operator==(const CheckpointConfig&) const = default;
 };
