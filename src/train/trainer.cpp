@@ -391,45 +391,21 @@ class Trainer {
     return ctx_.monitor->peak_device_used_bytes() / kGiB;
   }
 
+  // Evaluation as train/evaluation.hpp defines it; its time is not training time.
   void evaluate(int64_t step, int64_t epoch) {
     if (!eval_file_) return;
-    const auto t0 = Clock::now();
-    data::LoaderConfig lc;
-    lc.micro_batch = cfg_.train.micro_batch_size;
-    lc.grad_accum = 1;
-    lc.world = comm_.size();
-    lc.rank = comm_.rank();
-    lc.shuffle = false;
-    lc.drop_last = false;
-    lc.prefetch_steps = static_cast<int>(cfg_.data.prefetch_steps);
-    data::BatchLoader loader(eval_file_, lc);
-    double loss_sum = 0;
-    int64_t tokens = 0, samples = 0;
-    const int64_t limit = cfg_.data.eval_max_samples;
-    while (auto batch = loader.next()) {
-      if (limit > 0 && samples >= limit) break;  // unshuffled: the first examples of the file
-      samples += batch->global_samples;
-      for (const auto& mb : batch->micro_batches) {
-        next_token_targets(mb.labels.data(), targets_.data(), mb.count, mb.seq_len);
-        const auto l =
-            model_->forward(mb.input_ids.data(), targets_.data(), mb.count, mb.seq_len, *engine_);
-        loss_sum += l.sum;
-        tokens += l.tokens;
-      }
-    }
-    loss_sum = comm_.all_reduce_value(loss_sum, comm::ReduceOp::kSum);
-    tokens = comm_.all_reduce_value(tokens, comm::ReduceOp::kSum);
-    if (tokens == 0) throw_no_labels(eval_file_->info(), "the evaluated examples");
+    const EvalResult e =
+        evaluate_token_file(*model_, *engine_, eval_file_, comm_, cfg_.train.micro_batch_size,
+                            cfg_.data.eval_max_samples, static_cast<int>(cfg_.data.prefetch_steps));
     EvalRecord r;
     r.step = step;
     r.epoch = epoch;
-    r.eval_loss = tokens ? loss_sum / tokens : 0.0;
+    r.eval_loss = e.loss();
     r.eval_ppl = std::exp(r.eval_loss);
-    r.eval_samples = samples;
-    const double eval_s = seconds_since(t0);
-    r.eval_samples_per_second = samples / std::max(eval_s, 1e-9);
+    r.eval_samples = e.samples;
+    r.eval_samples_per_second = e.samples_per_second();
     metrics_.eval(r);
-    if (clock_) clock_->exclude(seconds_since(t0));
+    if (clock_) clock_->exclude(e.seconds);
   }
 
   void save(const TrainingProgress& p, const char* reason) {
