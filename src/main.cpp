@@ -1,6 +1,6 @@
-// The `zerotune` executable: train | prep | tokenize | report | config | --version.
-// Every error ends as one line on stderr and a documented exit code (README "Exit codes"):
-// 2 bad input, 3 library or system failure, 4 a peer rank failed, 85 stopped for requeue.
+// The `zerotune` executable: train | eval | generate | prep | tokenize | report | config |
+// --version. Every error ends as one line on stderr and a documented exit code (README "Exit
+// codes"): 2 bad input, 3 library or system failure, 4 a peer rank failed, 85 stopped for requeue.
 #include <mpi.h>
 #include <unistd.h>
 
@@ -10,6 +10,8 @@
 
 #include "zerotune/base/error.hpp"
 #include "zerotune/cli/data_commands.hpp"
+#include "zerotune/cli/eval_command.hpp"
+#include "zerotune/cli/generate_command.hpp"
 #include "zerotune/cli/report_command.hpp"
 #include "zerotune/cli/train_command.hpp"
 #include "zerotune/comm/communicator.hpp"
@@ -19,9 +21,11 @@ namespace {
 constexpr const char* kUsage =
     "usage: zerotune <command> [options]\n"
     "  train     fine-tune a GPT-2 (no options: the built-in CPU demo)\n"
+    "  eval      loss, perplexity and samples/s of a checkpoint or a GPT-2 on a token file\n"
+    "  generate  continue a prompt with a checkpoint or a GPT-2 (greedy or sampled)\n"
     "  prep      tokenize WikiText or SQuAD into an HDF5 token file\n"
     "  tokenize  print the GPT-2 token ids of each input line (--decode: the reverse)\n"
-    "  report    comparison table of run directories or .out files\n"
+    "  report    strategy and workshop tables (and --plot) of run directories or .out files\n"
     "  config    print the resolved config (--reference: every field)\n"
     "  --version\n"
     "`zerotune <command> --help` for a command's options.";
@@ -29,6 +33,8 @@ constexpr const char* kUsage =
 int dispatch(const std::string& command, const std::vector<std::string>& args) {
   using namespace zerotune::cli;
   if (command == "train") return run_train_command(args);
+  if (command == "eval") return run_eval_command(args);
+  if (command == "generate") return run_generate_command(args);
   if (command == "prep") return run_prep_command(args);
   if (command == "tokenize") return run_tokenize_command(args);
   if (command == "report") return run_report_command(args);
@@ -43,7 +49,7 @@ int dispatch(const std::string& command, const std::vector<std::string>& args) {
   }
   throw zerotune::UniformInputError(
       "command line: unknown command \"" + command +
-      "\" (train, prep, tokenize, report, config; see zerotune --help)");
+      "\" (train, eval, generate, prep, tokenize, report, config; see zerotune --help)");
 }
 
 // One line on stderr from the rank that saw the error. With several ranks the job must end

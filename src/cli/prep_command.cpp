@@ -1,4 +1,5 @@
 // zerotune prep wikitext|squad: raw text -> HDF5 token file.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -42,7 +43,10 @@ options:
   --seq-len T         tokens per example (wikitext: 1024, squad: 512)
   --split NAME        train | validation | test ... (default: from the input name)
   --loss-on WHAT      squad: all (default) or answer (labels -100 on the prompt)
-  --max-samples N     squad: only the first N questions
+  --max-samples N     only N examples (squad: questions; wikitext: blocks of T tokens)
+  --offset N          skip the first N examples first (default 0); with --max-samples it cuts
+                      a train/eval pair from one file, e.g. --max-samples 2000 for train and
+                      --offset 2000 --max-samples 200 for eval
 )";
 
 std::string default_split(const std::string& input) {
@@ -91,7 +95,8 @@ int run_prep_command(const std::vector<std::string>& args, std::ostream& out) {
   }
   const bool squad = kind == "squad";
   std::set<std::string> valued = {"--input", "--tokenizer", "--out", "--seq-len", "--split"};
-  if (squad) valued.insert({"--loss-on", "--max-samples"});
+  valued.insert({"--max-samples", "--offset"});
+  if (squad) valued.insert("--loss-on");
   const DataCommandOptions options(std::vector<std::string>(args.begin() + 1, args.end()),
                                    "prep " + kind, valued, {});
   if (options.help()) {
@@ -113,6 +118,10 @@ int run_prep_command(const std::vector<std::string>& args, std::ostream& out) {
     }
   }
   const int64_t max_samples = options.positive_int("--max-samples", -1);
+  int64_t offset = 0;
+  if (const auto text = options.value("--offset")) {
+    offset = *text == "0" ? 0 : options.positive_int("--offset", 0);
+  }
 
   const BpeTokenizer tokenizer = load_tokenizer(tokenizer_dir);
   const std::string bytes = read_file_bytes(input);
@@ -131,21 +140,50 @@ int run_prep_command(const std::vector<std::string>& args, std::ostream& out) {
   if (!squad) {
     check_utf8(bytes, input);  // before the output file exists
     TokenFileWriter writer(output, info);
+    // Blocks [offset, offset + max_samples) of the packed stream.
+    int64_t seen = 0, kept = 0;
     const WikitextPrepStats stats =
-        prep_wikitext(bytes, input, tokenizer, seq_len,
-                      [&writer](const TokenExamples& rows) { writer.append(rows); });
+        prep_wikitext(bytes, input, tokenizer, seq_len, [&](const TokenExamples& rows) {
+          const int64_t first = std::clamp<int64_t>(offset - seen, 0, rows.count);
+          int64_t last = rows.count;
+          if (max_samples > 0) last = std::clamp<int64_t>(first + max_samples - kept, first, last);
+          seen += rows.count;
+          if (last <= first) return;
+          TokenExamples part;
+          part.count = last - first;
+          part.seq_len = rows.seq_len;
+          const auto a = first * rows.seq_len, b = last * rows.seq_len;
+          part.input_ids.assign(rows.input_ids.begin() + a, rows.input_ids.begin() + b);
+          part.labels.assign(rows.labels.begin() + a, rows.labels.begin() + b);
+          part.attention_mask.assign(rows.attention_mask.begin() + a,
+                                     rows.attention_mask.begin() + b);
+          kept += part.count;
+          writer.append(part);
+        });
     if (stats.examples == 0) {
       throw InputError(input + ": " + std::to_string(stats.tokens) +
                        " tokens do not fill one block of --seq-len " + std::to_string(seq_len));
     }
+    if (kept == 0) {
+      throw InputError("prep wikitext: --offset " + std::to_string(offset) +
+                       ": the file has only " + std::to_string(stats.examples) +
+                       " blocks of --seq-len " + std::to_string(seq_len));
+    }
     writer.commit();
-    report << " documents=" << stats.documents << " tokens=" << stats.tokens
-           << " examples=" << stats.examples << " seq_len=" << seq_len
+    report << " documents=" << stats.documents << " tokens=" << stats.tokens << " examples=" << kept
+           << " blocks=" << stats.examples << " offset=" << offset << " seq_len=" << seq_len
            << " dropped_tail_tokens=" << stats.dropped_tail_tokens;
   } else {
     std::vector<SquadQuestion> questions = parse_squad_v1(bytes, input);
     const int64_t total_questions = static_cast<int64_t>(questions.size());
-    if (max_samples > 0 && max_samples < total_questions) questions.resize(max_samples);
+    if (offset >= total_questions && total_questions > 0) {
+      throw InputError("prep squad: --offset " + std::to_string(offset) + ": the file has only " +
+                       std::to_string(total_questions) + " questions");
+    }
+    questions.erase(questions.begin(), questions.begin() + std::min(offset, total_questions));
+    if (max_samples > 0 && max_samples < static_cast<int64_t>(questions.size())) {
+      questions.resize(max_samples);
+    }
     if (questions.empty()) throw InputError(input + ": no questions");
     TokenFileWriter writer(output, info);
     const SquadPrepStats stats =
@@ -157,7 +195,7 @@ int run_prep_command(const std::vector<std::string>& args, std::ostream& out) {
            << " padding_tokens=" << stats.padding_tokens << " seq_len=" << seq_len
            << " truncated_examples=" << stats.truncated_examples
            << " answer_truncated_examples=" << stats.answer_truncated_examples
-           << " loss_on=" << (loss_on == LossOn::kAll ? "all" : "answer");
+           << " loss_on=" << (loss_on == LossOn::kAll ? "all" : "answer") << " offset=" << offset;
   }
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

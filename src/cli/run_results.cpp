@@ -13,6 +13,7 @@
 
 #include "zerotune/base/error.hpp"
 #include "zerotune/runtime/key_value_line.hpp"
+#include "zerotune/train/run_figures.hpp"
 
 namespace zerotune::cli {
 
@@ -38,13 +39,29 @@ class Record {
   }
 
   std::optional<int> integer(const char* key) const {
+    const auto v = integer64(key);
+    return v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt;
+  }
+
+  std::optional<int64_t> integer64(const char* key) const {
     const json* v = get(key);
     if (!v) return std::nullopt;
-    if (v->is_number_integer()) return v->get<int>();
+    if (v->is_number_integer()) return v->get<int64_t>();
     if (v->is_number() && std::floor(v->get<double>()) == v->get<double>()) {
-      return static_cast<int>(v->get<double>());
+      return static_cast<int64_t>(v->get<double>());
     }
     fail(key, "an integer", *v);
+  }
+
+  // A duration as the .out prints it ("1:02:03"), or seconds.
+  std::optional<double> duration(const char* key) const {
+    const json* v = get(key);
+    if (!v) return std::nullopt;
+    if (v->is_number()) return v->get<double>();
+    if (v->is_string()) {
+      if (auto d = train::parse_duration(v->get<std::string>())) return d;
+    }
+    fail(key, "a duration H:MM:SS", *v);
   }
 
   std::optional<bool> boolean(const char* key) const {
@@ -61,9 +78,11 @@ class Record {
     return v->get<std::string>();
   }
 
+  // A list of numbers; a single number is a list of one (the .out prints "60.1" for one epoch).
   std::vector<double> numbers(const char* key) const {
     const json* v = get(key);
     if (!v) return {};
+    if (v->is_number()) return {v->get<double>()};
     if (!v->is_array()) fail(key, "a list of numbers", *v);
     std::vector<double> out;
     for (const json& item : *v) {
@@ -99,36 +118,87 @@ std::optional<int> stage_from_strategy(const std::string& strategy) {
   return std::nullopt;
 }
 
+// Each config record starts a segment (one start of the run).
 void take_config(const Record& r, RunResults& run) {
-  if (auto s = r.string("strategy")) run.strategy = *s;
-  run.zero_stage = r.integer("zero_stage");
-  if (!run.zero_stage) run.zero_stage = stage_from_strategy(run.strategy);
-  run.offload = r.boolean("offload");
-  if (auto p = r.string("precision")) run.precision = *p;
-  run.world_size = r.integer("world_size");
+  RunSegment seg;
+  if (auto s = r.string("strategy")) seg.strategy = *s;
+  seg.zero_stage = r.integer("zero_stage");
+  if (!seg.zero_stage) seg.zero_stage = stage_from_strategy(seg.strategy);
+  seg.offload = r.boolean("offload");
+  if (auto p = r.string("precision")) seg.precision = *p;
+  seg.world_size = r.integer("world_size");
+  seg.micro_batch_size = r.integer64("micro_batch_size");
+  seg.global_batch_size = r.integer64("global_batch_size");
+  run.segments.push_back(seg);
+
+  if (auto p = r.integer64("parameters")) run.parameters = p;
+  if (auto p = r.integer64("params")) run.parameters = p;  // the .out's run line
+  std::string shape;
+  for (const char* key : {"n_layer", "n_head", "n_embd", "seq_len", "vocab_size"}) {
+    if (auto v = r.integer64(key)) {
+      shape += (shape.empty() ? "" : " ") + std::string(key) + "=" + std::to_string(*v);
+    }
+  }
+  if (!shape.empty()) run.model_shape = shape;
+  if (auto f = r.string("train_file")) run.train_file = *f;
+  if (auto t = r.integer64("data_seq_len")) run.data_seq_len = t;
+  if (auto n = r.integer64("steps_per_epoch")) run.steps_per_epoch = n;
 }
 
 void take_step(const Record& r, RunResults& run) {
-  if (auto loss = r.number("loss")) run.final_loss = loss;
+  const auto step = r.integer64("step");
+  const auto loss = r.number("loss");
+  if (loss) run.final_loss = loss;
+  if (step && loss) run.loss_by_step[*step] = *loss;
+  if (step) run.last_step = step;
+  if (auto tps = r.number("tokens_per_s"); tps && step) run.tokens_per_s_by_step[*step] = *tps;
+  if (auto sps = r.number("samples_per_s")) run.step_samples_per_s.push_back(*sps);
   if (auto epoch = r.number("epoch")) run.last_epoch = std::max(run.last_epoch, *epoch);
   if (auto peak = r.number("mem_peak_gib")) {
     run.step_peak_mem_gib = std::max(run.step_peak_mem_gib.value_or(*peak), *peak);
+  }
+  if (auto t = r.number("train_time_s")) {
+    run.step_train_time_s = t;
+    run.step_train_steps = r.integer64("train_steps");
+    run.step_train_samples = r.integer64("train_samples");
+    run.step_train_tokens = r.integer64("train_tokens");
+  } else if (auto elapsed = r.duration("elapsed")) {
+    run.step_train_time_s = elapsed;
+    run.step_train_steps = step;
   }
 }
 
 void take_eval(const Record& r, RunResults& run) {
   const double epoch = r.number("epoch").value_or(0.0);
   run.last_epoch = std::max(run.last_epoch, epoch);
-  if (auto loss = r.number("eval_loss")) run.eval_loss_by_epoch[epoch] = *loss;
+  const auto loss = r.number("eval_loss");
+  if (loss) run.eval_loss_by_epoch[epoch] = *loss;
+  if (auto sps = r.number("eval_samples_per_second")) {
+    run.eval_samples_per_s_by_epoch[epoch] = *sps;
+  }
+  // The .out's eval line has no step: it follows the last step line.
+  const auto step = r.integer64("step");
+  if (loss && (step || run.last_step)) run.eval_loss_by_step[step.value_or(*run.last_step)] = *loss;
+}
+
+void take_epoch(const Record& r, RunResults& run) {
+  const auto epoch = r.integer64("epoch");
+  const auto seconds = r.number("epoch_time_s");
+  if (epoch && seconds) run.epoch_time_by_epoch[*epoch] = *seconds;
 }
 
 void take_summary(const Record& r, RunResults& run) {
   run.has_summary = true;
   run.train_runtime_s = r.number("train_runtime");
   run.train_samples_per_s = r.number("train_samples_per_second");
+  run.train_tokens_per_s = r.number("train_tokens_per_second");
   run.summary_peak_mem_gib = r.number("peak_mem_gib");
   run.summary_epochs = r.number("epochs");
-  run.epoch_time_s = r.numbers("epoch_time_s");
+  run.summary_global_step = r.integer64("global_step");
+  if (auto n = r.integer64("steps_per_epoch")) run.steps_per_epoch = n;
+  if (auto loss = r.number("final_loss")) run.final_loss = loss;
+  run.summary_epoch_time_s = r.numbers("epoch_time_s");
+  run.summary_time_per_epoch_estimate_s = r.number("time_per_epoch_s_estimated");
 }
 
 // Takes one record in; returns false for a type the report does not use.
@@ -147,6 +217,8 @@ bool take_record(const json& object, const std::string& where, RunResults& run) 
     take_eval(record, run);
   } else if (t == "summary") {
     take_summary(record, run);
+  } else if (t == "epoch") {
+    take_epoch(record, run);
   } else {
     return false;
   }
@@ -187,6 +259,8 @@ json key_value_record(const runtime::KeyValueLine& line) {
     type = "eval";
   } else if (line.tag == "train_summary") {
     type = "summary";
+  } else if (line.tag == "epoch_end") {
+    type = "epoch";
   } else if (line.find("step") && line.find("loss")) {
     type = "step";
   } else {
@@ -194,6 +268,15 @@ json key_value_record(const runtime::KeyValueLine& line) {
   }
   json record = {{"type", type}};
   for (const auto& [key, value] : line.fields) record[key] = value_as_json(value);
+  // The step line's "step=120/500": step 120 of total_steps 500.
+  if (type == "step" && record["step"].is_string()) {
+    const std::string text = record["step"].get<std::string>();
+    const size_t slash = text.find('/');
+    if (slash != std::string::npos) {
+      record["step"] = value_as_json(text.substr(0, slash));
+      record["total_steps"] = value_as_json(text.substr(slash + 1));
+    }
+  }
   return record;
 }
 
@@ -245,21 +328,103 @@ std::string run_name(const fs::path& path, bool is_directory) {
   return p.stem().string();
 }
 
+// The highest allocated_bytes and reserved_bytes over memory/rank-*.csv (memory_monitor.hpp
+// columns: time_s,step,device_used_bytes,allocated_bytes,reserved_bytes). Unreadable rows
+// are skipped: the monitor may have been killed mid-line.
+void read_memory_peaks(const fs::path& dir, RunResults& run) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("rank-") || entry.path().extension() != ".csv") continue;
+    std::ifstream in(entry.path());
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::vector<double> cols;
+      size_t start = 0;
+      for (;;) {
+        const size_t comma = line.find(',', start);
+        const std::string cell = line.substr(start, comma - start);
+        double v = 0;
+        auto [end, e] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
+        if (e != std::errc() || end != cell.data() + cell.size()) break;
+        cols.push_back(v);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+      if (cols.size() != 5) continue;
+      run.csv_peak_alloc_gib = std::max(run.csv_peak_alloc_gib.value_or(0.0), cols[3] / kGiB);
+      run.csv_peak_reserved_gib = std::max(run.csv_peak_reserved_gib.value_or(0.0), cols[4] / kGiB);
+    }
+  }
+}
+
 }  // namespace
 
-std::optional<double> RunResults::time_per_epoch_s() const {
-  if (!epoch_time_s.empty()) {
-    return std::accumulate(epoch_time_s.begin(), epoch_time_s.end(), 0.0) /
-           static_cast<double>(epoch_time_s.size());
+std::optional<double> RunResults::train_time_s() const {
+  return train_runtime_s ? train_runtime_s : step_train_time_s;
+}
+
+std::optional<double> RunResults::time_per_epoch_s(bool* estimated) const {
+  std::vector<double> epochs;
+  for (const auto& [epoch, seconds] : epoch_time_by_epoch) epochs.push_back(seconds);
+  if (epochs.empty()) epochs = summary_epoch_time_s;
+  if (estimated) *estimated = epochs.empty();
+  if (epochs.empty() && summary_time_per_epoch_estimate_s) return summary_time_per_epoch_estimate_s;
+  const auto time = train_time_s();
+  const auto steps = summary_global_step ? summary_global_step : step_train_steps;
+  if (!epochs.empty() || (time && steps && steps_per_epoch)) {
+    return train::time_per_epoch_s(epochs, time.value_or(0), steps.value_or(0),
+                                   steps_per_epoch.value_or(0));
   }
-  if (!train_runtime_s) return std::nullopt;
-  double epochs = summary_epochs.value_or(std::ceil(last_epoch));
-  if (!(epochs > 0)) epochs = 1;
-  return *train_runtime_s / epochs;
+  // A summary from before steps_per_epoch was logged: its runtime over the epochs it names.
+  if (!time) return std::nullopt;
+  double n = summary_epochs.value_or(std::ceil(last_epoch));
+  if (!(n > 0)) n = 1;
+  return *time / n;
+}
+
+std::optional<double> RunResults::samples_per_s(bool* estimated) const {
+  if (estimated) *estimated = false;
+  if (train_samples_per_s) return train_samples_per_s;
+  if (step_train_samples && step_train_time_s && *step_train_time_s > 0) {
+    return *step_train_samples / *step_train_time_s;
+  }
+  if (step_samples_per_s.empty()) return std::nullopt;
+  if (estimated) *estimated = true;
+  return std::accumulate(step_samples_per_s.begin(), step_samples_per_s.end(), 0.0) /
+         static_cast<double>(step_samples_per_s.size());
+}
+
+std::optional<double> RunResults::tokens_per_s() const {
+  if (train_tokens_per_s) return train_tokens_per_s;
+  if (step_train_tokens && step_train_time_s && *step_train_time_s > 0) {
+    return *step_train_tokens / *step_train_time_s;
+  }
+  return std::nullopt;
 }
 
 std::optional<double> RunResults::peak_mem_gib() const {
   return summary_peak_mem_gib ? summary_peak_mem_gib : step_peak_mem_gib;
+}
+
+std::optional<double> RunResults::final_eval_loss() const {
+  if (eval_loss_by_epoch.empty()) return std::nullopt;
+  return eval_loss_by_epoch.rbegin()->second;
+}
+
+std::optional<double> RunResults::eval_samples_per_s() const {
+  if (eval_samples_per_s_by_epoch.empty()) return std::nullopt;
+  double sum = 0;
+  for (const auto& [epoch, sps] : eval_samples_per_s_by_epoch) sum += sps;
+  return sum / static_cast<double>(eval_samples_per_s_by_epoch.size());
+}
+
+const RunSegment& RunResults::last_segment() const {
+  static const RunSegment none;
+  return segments.empty() ? none : segments.back();
 }
 
 RunResults read_run_results(const fs::path& path) {
@@ -276,6 +441,10 @@ RunResults read_run_results(const fs::path& path) {
   }
   const bool jsonl = file.extension() == ".jsonl";
   const int used = read_records(file, run, jsonl ? jsonl_line_record : out_line_record);
+  if (is_directory) {
+    run.run_dir = path;
+    read_memory_peaks(path / "memory", run);
+  }
   if (used == 0) {
     throw InputError(file.string() +
                      ": no run records found (expected metrics.jsonl records or the trainer's "

@@ -3,6 +3,8 @@
 #include <mpi.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "zerotune/base/atomic_file.hpp"
@@ -54,8 +56,23 @@ void check_device_fits(const config::RunConfig& c, const std::vector<std::string
   }
 }
 
+// Whether the job directory holds anything of a run: a checkpoint or a trained step.
+bool holds_a_run(const runtime::JobDir& dir) {
+  if (train::latest_checkpoint(dir.checkpoints())) return true;
+  std::ifstream metrics(dir.metrics_file());
+  std::string line;
+  while (std::getline(metrics, line)) {
+    if (line.find("\"type\":\"step\"") != std::string::npos) return true;
+  }
+  return false;
+}
+
+int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected);
+
 // Builds the run context once (topology, communicator, device, job directory, logs, memory
-// monitor), records the resolved config, and hands over to the trainer.
+// monitor), records the resolved config, and hands over to the trainer. A start that fails
+// before its first step removes the job directory it created, so that a mistyped config or
+// data path leaves no empty run behind (a directory that held anything before is kept).
 int start_run(train::RunContext& ctx, const std::string& run_dir,
               const std::vector<std::string>& overrides) {
   ctx.topology = runtime::detect_topology();
@@ -74,12 +91,18 @@ int start_run(train::RunContext& ctx, const std::string& run_dir,
   }
   // Rank 0 decides the path (a timestamp differs between ranks) and creates it.
   std::string path, error;
+  bool created_here = false;
   if (ctx.topology.is_root()) {
     try {
+      const bool given_existed = !run_dir.empty() && std::filesystem::exists(run_dir);
       path = runtime::create_job_dir(ctx.config.run.root, ctx.config.run.name, run_dir,
                                      ctx.resume == "auto", ctx.topology)
                  .root()
                  .string();
+      const runtime::JobDir made(path);
+      created_here = !given_existed && !std::filesystem::exists(made.metrics_file()) &&
+                     !std::filesystem::exists(made.config_file()) &&
+                     !train::latest_checkpoint(made.checkpoints());
     } catch (const InputError& e) {
       error = e.what();
     }
@@ -88,6 +111,18 @@ int start_run(train::RunContext& ctx, const std::string& run_dir,
   error = comm::broadcast_string(*comm, error);
   if (!error.empty()) throw InputError(error);
   ctx.job_dir = runtime::JobDir(path);
+  try {
+    return start_in_job_dir(ctx, selected);
+  } catch (...) {
+    if (created_here && !holds_a_run(ctx.job_dir)) {
+      std::error_code ec;
+      std::filesystem::remove_all(ctx.job_dir.root(), ec);
+    }
+    throw;
+  }
+}
+
+int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected) {
   runtime::add_rank_log_file(ctx.job_dir.log_file(ctx.topology.rank), ctx.topology.rank);
   const int threads = ops::configure_cpu_threads(ctx.topology.local_world_size);
   runtime::log().info("zerotune {} train: config={} run_dir={} cpu_threads_per_rank={}",
@@ -158,6 +193,7 @@ int run_train_command(const std::vector<std::string>& args) {
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     // The batch arithmetic for this world size, before anything touches the disk.
     config::grad_accum_steps(ctx.config, world);
+    config::resolve_global_batch(ctx.config, world);
     check_device_fits(ctx.config, a.overrides);
   } catch (const InputError& e) {
     throw UniformInputError(e.what());

@@ -225,11 +225,22 @@ void check_cross_fields(const RunConfig& c, const Origins& origins) {
                      std::to_string(c.model.n_embd) + " is not divisible by model.n_head " +
                      std::to_string(c.model.n_head));
   }
-  if (c.train.global_batch_size % c.train.micro_batch_size != 0) {
+  if (c.train.gradient_accumulation_steps > 0 && origins.count("train.global_batch_size")) {
+    throw InputError(
+        where_set(c, origins, {"train.gradient_accumulation_steps", "train.global_batch_size"}) +
+        "train.global_batch_size and train.gradient_accumulation_steps are both set: set one of "
+        "them (the global batch is micro_batch_size x world size x gradient accumulation steps)");
+  }
+  if (c.train.gradient_accumulation_steps == 0 &&
+      c.train.global_batch_size % c.train.micro_batch_size != 0) {
     throw InputError(where_set(c, origins, {"train.global_batch_size", "train.micro_batch_size"}) +
                      "train.global_batch_size " + std::to_string(c.train.global_batch_size) +
                      " is not divisible by train.micro_batch_size " +
                      std::to_string(c.train.micro_batch_size));
+  }
+  if (c.train.eval_strategy == "steps" && c.train.eval_steps < 1) {
+    throw InputError(where_set(c, origins, {"train.eval_steps", "train.eval_strategy"}) +
+                     "train.eval_strategy steps needs train.eval_steps >= 1");
   }
   if (c.zero.offload && c.zero.stage == 0) {
     throw InputError(where_set(c, origins, {"zero.offload", "zero.stage"}) +
@@ -245,6 +256,10 @@ std::vector<std::string> cross_field_rules() {
           "`train.global_batch_size` is divisible by `train.micro_batch_size`, and at launch by "
           "`train.micro_batch_size` x world size (the quotient is the number of gradient "
           "accumulation steps).",
+          "At most one of `train.global_batch_size` and `train.gradient_accumulation_steps` is "
+          "set; with the latter, the global batch is `train.micro_batch_size` x world size x "
+          "`train.gradient_accumulation_steps`.",
+          "`train.eval_strategy: steps` needs `train.eval_steps` >= 1.",
           "`zero.offload: true` needs `zero.stage` 1, 2 or 3."};
 }
 
@@ -292,6 +307,7 @@ int64_t grad_accum_steps(const RunConfig& config, int world_size) {
   if (world_size < 1) {
     throw std::invalid_argument("grad_accum_steps: world size " + std::to_string(world_size));
   }
+  if (config.train.gradient_accumulation_steps > 0) return config.train.gradient_accumulation_steps;
   const int64_t per_step = config.train.micro_batch_size * world_size;
   if (config.train.global_batch_size % per_step != 0) {
     throw InputError(config.source + ": train.global_batch_size " +
@@ -301,6 +317,13 @@ int64_t grad_accum_steps(const RunConfig& config, int world_size) {
                      std::to_string(world_size));
   }
   return config.train.global_batch_size / per_step;
+}
+
+void resolve_global_batch(RunConfig& config, int world_size) {
+  if (config.train.gradient_accumulation_steps > 0) {
+    config.train.global_batch_size =
+        config.train.micro_batch_size * world_size * config.train.gradient_accumulation_steps;
+  }
 }
 
 }  // namespace zerotune::config

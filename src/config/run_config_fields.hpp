@@ -65,6 +65,11 @@ void visit_fields(V& v, TrainConfig& c) {
           "examples per optimizer step over all ranks: micro_batch_size x world size x "
           "gradient accumulation steps",
           Positive{});
+  v.field("gradient_accumulation_steps", c.gradient_accumulation_steps,
+          "micro-batches per rank per optimizer step, given instead of global_batch_size (set "
+          "one of the two, as in DeepSpeed): the global batch is then micro_batch_size x world "
+          "size x this, so it follows the rank count; 0: derived from global_batch_size",
+          NonNegative{});
   v.field("epochs", c.epochs, "passes over the training data", Positive{});
   v.field("max_steps", c.max_steps, "optimizer steps to run; > 0 overrides epochs", NonNegative{});
   v.field("lr", c.lr, "peak learning rate", Positive{});
@@ -88,6 +93,13 @@ void visit_fields(V& v, TrainConfig& c) {
   v.field("beta2", c.beta2, "AdamW second-moment decay", Fraction{false});
   v.field("eps", c.eps, "AdamW denominator epsilon", Positive{});
   v.field("momentum", c.momentum, "SGD momentum", Fraction{false});
+  v.field("eval_strategy", c.eval_strategy,
+          "when to evaluate data.eval_file (Hugging Face's eval_strategy): `epoch` at each "
+          "epoch end, `steps` every eval_steps steps, `no` never; a run also evaluates where it "
+          "ends unless `no`",
+          OneOf{{"epoch", "steps", "no"}});
+  v.field("eval_steps", c.eval_steps, "steps between evaluations with eval_strategy: steps",
+          NonNegative{});
   v.field("activation_checkpointing", c.activation_checkpointing,
           "keep only each block's output in forward and recompute the block in backward (less "
           "activation memory for about a third more compute)",
@@ -124,6 +136,11 @@ void visit_fields(V& v, CheckpointConfig& c) {
   v.field("every_n_steps", c.every_n_steps,
           "checkpoint every this many steps; 0: only at the end and on a stop signal",
           NonNegative{});
+  v.field("save_strategy", c.save_strategy,
+          "when to checkpoint besides the end and a stop signal (Hugging Face's save_strategy): "
+          "`steps` every every_n_steps, `epoch` at each epoch end (after its evaluation), `no` "
+          "never",
+          OneOf{{"steps", "epoch", "no"}});
   v.field("keep_last", c.keep_last, "complete checkpoints kept; older ones are deleted",
           Positive{});
 }

@@ -21,10 +21,15 @@ class YamlWriter {
 
   template <class T, class Check>
   void field(std::string_view key, T& value, std::string_view, const Check&) {
-    text += "  " + std::string(key) + ": " + format_scalar(value) + "\n";
+    // Written as a comment when derived: reading the file back must not find both set.
+    const bool derived = key == "global_batch_size" && accumulation_given;
+    text += std::string(derived ? "  # " : "  ") + std::string(key) + ": " + format_scalar(value) +
+            (derived ? "  (micro_batch_size x world size x gradient_accumulation_steps)" : "") +
+            "\n";
   }
 
   std::string text;
+  bool accumulation_given = false;
 };
 
 // Table cells are on one line and may not hold a bare '|'.
@@ -58,6 +63,7 @@ class ReferenceWriter {
 std::string to_yaml(const RunConfig& config) {
   YamlWriter writer;
   writer.text = "# zerotune run config resolved from " + config.source + ": every field.\n";
+  writer.accumulation_given = config.train.gradient_accumulation_steps > 0;
   RunConfig fields = config;  // the visitors take mutable sections; writing changes nothing
   visit_sections(writer, fields);
   return writer.text;

@@ -96,6 +96,9 @@ struct BatchLoader::Impl {
         if (!filler[m * config.micro_batch + i]) continue;
         std::fill(micro.labels.begin() + i * seq_len, micro.labels.begin() + (i + 1) * seq_len,
                   kIgnoreLabel);
+        // No real token either: tokens/s counts attention_mask ones.
+        std::fill(micro.attention_mask.begin() + i * seq_len,
+                  micro.attention_mask.begin() + (i + 1) * seq_len, uint8_t{0});
       }
       step.micro_batches.push_back(std::move(micro));
     }

@@ -4,6 +4,7 @@
 
 #include "zerotune/base/error.hpp"
 #include "zerotune/runtime/logging.hpp"
+#include "zerotune/train/run_figures.hpp"
 
 namespace zerotune::train {
 
@@ -17,7 +18,8 @@ std::string fmt(const char* format, double value) {
 
 std::string format_step_line(const StepRecord& r) {
   return "step=" + std::to_string(r.step) + "/" + std::to_string(r.total_steps) +
-         " epoch=" + std::to_string(r.epoch) + " loss=" + fmt("%.4f", r.loss) +
+         " epoch=" + std::to_string(r.epoch) + " elapsed=" + format_duration(r.train_time_s) +
+         " eta=" + format_duration(r.eta_s) + " loss=" + fmt("%.4f", r.loss) +
          " lr=" + fmt("%.3g", r.lr) + " grad_norm=" + fmt("%.4g", r.grad_norm) +
          " step_ms=" + fmt("%.1f", r.step_ms) + " tokens_per_s=" + fmt("%.0f", r.tokens_per_s) +
          " samples_per_s=" + fmt("%.1f", r.samples_per_s) +
@@ -31,13 +33,33 @@ std::string format_eval_line(const EvalRecord& r) {
          " eval_samples_per_second=" + fmt("%.1f", r.eval_samples_per_second);
 }
 
+std::string format_epoch_line(const EpochRecord& r) {
+  return "epoch_end epoch=" + std::to_string(r.epoch) + " step=" + std::to_string(r.step) +
+         " epoch_time_s=" + fmt("%.2f", r.epoch_time_s) +
+         " elapsed=" + format_duration(r.train_time_s);
+}
+
 std::string format_summary_line(const SummaryRecord& r) {
-  return "train_summary train_runtime=" + fmt("%.1f", r.train_runtime) +
-         " train_samples_per_second=" + fmt("%.1f", r.train_samples_per_second) +
-         " train_steps_per_second=" + fmt("%.2f", r.train_steps_per_second) +
-         " train_loss=" + fmt("%.4f", r.train_loss) +
-         " steps_per_epoch=" + std::to_string(r.steps_per_epoch) +
-         " peak_mem_gib=" + fmt("%.3f", r.peak_mem_gib);
+  std::string line = "train_summary train_runtime=" + fmt("%.1f", r.train_runtime) +
+                     " train_samples_per_second=" + fmt("%.1f", r.train_samples_per_second) +
+                     " train_tokens_per_second=" + fmt("%.0f", r.train_tokens_per_second) +
+                     " train_steps_per_second=" + fmt("%.2f", r.train_steps_per_second) +
+                     " train_loss=" + fmt("%.4f", r.train_loss) +
+                     " final_loss=" + fmt("%.4f", r.final_loss) +
+                     " global_step=" + std::to_string(r.global_step) +
+                     " steps_per_epoch=" + std::to_string(r.steps_per_epoch) +
+                     " epochs=" + std::to_string(r.epochs);
+  if (r.time_per_epoch_s) {
+    line += (r.time_per_epoch_estimated ? " time_per_epoch_s_estimated=" : " time_per_epoch_s=") +
+            fmt("%.2f", *r.time_per_epoch_s);
+  }
+  if (!r.epoch_time_s.empty()) {
+    line += " epoch_time_s=";
+    for (size_t i = 0; i < r.epoch_time_s.size(); ++i) {
+      line += (i ? "," : "") + fmt("%.2f", r.epoch_time_s[i]);
+    }
+  }
+  return line + " peak_mem_gib=" + fmt("%.3f", r.peak_mem_gib);
 }
 
 MetricsLog::MetricsLog(const std::filesystem::path& jsonl_path, bool enabled) : enabled_(enabled) {
@@ -71,7 +93,12 @@ void MetricsLog::step(const StepRecord& r, bool print) {
          {"tokens_per_s", r.tokens_per_s},
          {"samples_per_s", r.samples_per_s},
          {"mem_alloc_gib", r.mem_alloc_gib},
-         {"mem_peak_gib", r.mem_peak_gib}});
+         {"mem_peak_gib", r.mem_peak_gib},
+         {"train_time_s", r.train_time_s},
+         {"eta_s", r.eta_s},
+         {"train_steps", r.train_steps},
+         {"train_samples", r.train_samples},
+         {"train_tokens", r.train_tokens}});
   if (print) runtime::log().info(format_step_line(r));
 }
 
@@ -87,18 +114,37 @@ void MetricsLog::eval(const EvalRecord& r) {
   runtime::log().info(format_eval_line(r));
 }
 
+void MetricsLog::epoch(const EpochRecord& r) {
+  if (!enabled_) return;
+  write({{"type", "epoch"},
+         {"epoch", r.epoch},
+         {"step", r.step},
+         {"epoch_time_s", r.epoch_time_s},
+         {"train_time_s", r.train_time_s}});
+  runtime::log().info(format_epoch_line(r));
+}
+
 void MetricsLog::summary(const SummaryRecord& r) {
   if (!enabled_) return;
-  write({{"type", "summary"},
-         {"train_runtime", r.train_runtime},
-         {"train_samples_per_second", r.train_samples_per_second},
-         {"train_steps_per_second", r.train_steps_per_second},
-         {"train_loss", r.train_loss},
-         {"steps_per_epoch", r.steps_per_epoch},
-         {"epochs", r.epochs},
-         {"global_step", r.global_step},
-         {"peak_mem_gib", r.peak_mem_gib},
-         {"epoch_time_s", r.epoch_time_s}});
+  nlohmann::json record = {{"type", "summary"},
+                           {"train_runtime", r.train_runtime},
+                           {"train_samples_per_second", r.train_samples_per_second},
+                           {"train_tokens_per_second", r.train_tokens_per_second},
+                           {"train_steps_per_second", r.train_steps_per_second},
+                           {"train_loss", r.train_loss},
+                           {"final_loss", r.final_loss},
+                           {"steps_per_epoch", r.steps_per_epoch},
+                           {"epochs", r.epochs},
+                           {"global_step", r.global_step},
+                           {"train_samples", r.train_samples},
+                           {"train_tokens", r.train_tokens},
+                           {"peak_mem_gib", r.peak_mem_gib},
+                           {"epoch_time_s", r.epoch_time_s}};
+  if (r.time_per_epoch_s) {
+    record[r.time_per_epoch_estimated ? "time_per_epoch_s_estimated" : "time_per_epoch_s"] =
+        *r.time_per_epoch_s;
+  }
+  write(record);
   runtime::log().info(format_summary_line(r));
 }
 

@@ -14,12 +14,14 @@
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/runtime/stop_signal.hpp"
 #include "zerotune/train/checkpoint.hpp"
+#include "zerotune/train/evaluation.hpp"
 #include "zerotune/train/grad_clip.hpp"
 #include "zerotune/train/loss_scaler.hpp"
 #include "zerotune/train/lr_schedule.hpp"
 #include "zerotune/train/memory_report.hpp"
 #include "zerotune/train/metrics_log.hpp"
 #include "zerotune/train/model_init.hpp"
+#include "zerotune/train/run_figures.hpp"
 #include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::train {
@@ -59,14 +61,9 @@ DType compute_dtype_of(const std::string& precision) {
   return DType::kFloat32;
 }
 
-// The longest row the data holds, bounded by the model's positions: activations are sized by
-// what the rows need, not by model.seq_len.
-int64_t longest_row(const data::TokenFile* a, const data::TokenFile* b, int64_t seq_len) {
-  int64_t longest = 0;
-  for (const data::TokenFile* f : {a, b}) {
-    if (f != nullptr) longest = std::max(longest, f->info().seq_len);
-  }
-  return longest > 0 ? std::min(longest, seq_len) : seq_len;
+// The data file's name without its folder: what tells runs on the same data apart in a report.
+std::string data_file_name(const data::TokenFile& file) {
+  return std::filesystem::path(file.info().path).filename().string();
 }
 
 std::string strategy_name(const config::RunConfig& c) {
@@ -122,8 +119,11 @@ class Trainer {
           resolve_data_file(cfg_.data.eval_file, "validation", ctx, 256, cfg_.train.seed + 12);
       eval_file_ = open_token_file(eval_path, cfg_.model);
     }
+    // Activations follow the longest row of the data, not the position table's length.
+    data_seq_len_ = train_file_->info().seq_len;
+    if (eval_file_) data_seq_len_ = std::max(data_seq_len_, eval_file_->info().seq_len);
     model::Gpt2Options model_options;
-    model_options.max_tokens = longest_row(train_file_.get(), eval_file_.get(), shape_.seq_len);
+    model_options.max_tokens = std::min(data_seq_len_, shape_.seq_len);
     model_options.activation_checkpointing = cfg_.train.activation_checkpointing;
     model_ = std::make_unique<model::Gpt2Model>(shape_, cfg_.train.micro_batch_size, *backend_,
                                                 model_options);
@@ -139,19 +139,17 @@ class Trainer {
     log_start();
     TrainingProgress progress = restore_or_init();
     train_loader_->seek(progress.position);
-    const auto run_start = Clock::now();
-    int64_t steps_this_run = 0, samples_this_run = 0;
-    double loss_sum_this_run = 0;
-    std::vector<double> epoch_times;
-    auto epoch_start = Clock::now();
+    RunClock clock(carried_totals(progress), total_steps_);
+    clock_ = &clock;
 
     while (progress.step < total_steps_) {
       std::optional<data::StepBatch> batch = train_loader_->next();
-      if (!batch) {  // epoch boundary
-        epoch_times.push_back(seconds_since(epoch_start));
-        evaluate(progress.step, progress.position.epoch + 1);
+      if (!batch) {  // epoch boundary: its time, then eval before the save (Trainer's order)
+        end_epoch(progress);
+        if (cfg_.train.eval_strategy == "epoch")
+          evaluate(progress.step, progress.position.epoch + 1);
         progress.position = train_loader_->position();
-        epoch_start = Clock::now();
+        if (cfg_.checkpoint.save_strategy == "epoch") save(progress, "epoch");
         continue;
       }
       const auto t0 = Clock::now();
@@ -159,10 +157,9 @@ class Trainer {
       progress.step += 1;
       progress.position = train_loader_->position();
       const double step_s = seconds_since(t0);
-      ++steps_this_run;
-      samples_this_run += batch->global_samples;
-      loss_sum_this_run += loss;
-      log_step(progress, loss, step_s, *batch);
+      const int64_t tokens = comm_.all_reduce_value(real_tokens(*batch), comm::ReduceOp::kSum);
+      clock.step_done(progress.step, batch->global_samples, tokens, loss);
+      log_step(progress, loss, step_s, *batch, tokens);
 
       // Every rank must agree to stop at the same step, so the flag is all-reduced.
       const int stop =
@@ -176,29 +173,23 @@ class Trainer {
                         {"signal", runtime::stop_signal_name(stop)}});
         return kExitRequeue;
       }
-      if (cfg_.checkpoint.every_n_steps > 0 && progress.step % cfg_.checkpoint.every_n_steps == 0 &&
+      if (cfg_.train.eval_strategy == "steps" && progress.step % cfg_.train.eval_steps == 0 &&
           progress.step < total_steps_) {
+        evaluate(progress.step, progress.position.epoch + 1);
+      }
+      if (cfg_.checkpoint.save_strategy == "steps" && cfg_.checkpoint.every_n_steps > 0 &&
+          progress.step % cfg_.checkpoint.every_n_steps == 0 && progress.step < total_steps_) {
         save(progress, "interval");
       }
     }
-    // A run that ends mid-epoch (max_steps) still reports an eval of where it stopped.
-    if (progress.position.consumed_samples > 0 || epoch_times.empty()) {
-      epoch_times.push_back(seconds_since(epoch_start));
-      evaluate(progress.step, progress.position.epoch + 1);
+    // A run that ends mid-epoch (max_steps) still reports an eval of where it stopped; only
+    // a complete epoch has an epoch time.
+    if (progress.position.consumed_samples > 0 || !ended_an_epoch_) {
+      if (epoch_complete(progress.position)) end_epoch(progress);
+      if (cfg_.train.eval_strategy != "no") evaluate(progress.step, progress.position.epoch + 1);
     }
     save(progress, "end");
-
-    SummaryRecord s;
-    s.train_runtime = seconds_since(run_start);
-    s.train_samples_per_second = samples_this_run / std::max(s.train_runtime, 1e-9);
-    s.train_steps_per_second = steps_this_run / std::max(s.train_runtime, 1e-9);
-    s.train_loss = steps_this_run ? loss_sum_this_run / steps_this_run : 0.0;
-    s.steps_per_epoch = train_loader_->steps_per_epoch();
-    s.epochs = progress.position.epoch + (progress.position.consumed_samples > 0 ? 1 : 0);
-    s.global_step = progress.step;
-    s.peak_mem_gib = peak_memory_gib();
-    s.epoch_time_s = epoch_times;
-    metrics_.summary(s);
+    metrics_.summary(summary(clock.totals(), progress));
     return kExitOk;
   }
 
@@ -229,11 +220,13 @@ class Trainer {
     log.info(
         "run strategy={} zero_stage={} offload={} precision={} world_size={} params={} n_layer={} "
         "n_head={} n_embd={} seq_len={} vocab_size={} micro_batch_size={} grad_accum={} "
-        "global_batch_size={} steps_per_epoch={} total_steps={} run_dir={}",
+        "global_batch_size={} steps_per_epoch={} total_steps={} data_seq_len={} train_file={} "
+        "run_dir={}",
         strategy_name(cfg_), cfg_.zero.stage, cfg_.zero.offload, cfg_.train.precision, comm_.size(),
         layout_.total_numel(), shape_.n_layer, shape_.n_head, shape_.n_embd, shape_.seq_len,
         shape_.vocab_size, cfg_.train.micro_batch_size, grad_accum_, cfg_.train.global_batch_size,
-        train_loader_->steps_per_epoch(), total_steps_, ctx_.job_dir.root().string());
+        train_loader_->steps_per_epoch(), total_steps_, data_seq_len_, data_file_name(*train_file_),
+        ctx_.job_dir.root().string());
     if (cfg_.zero.offload && ctx_.device->is_host()) {
       log.info(
           "zero.offload: the optimizer already runs on the CPU in a CPU run; nothing to offload");
@@ -247,10 +240,75 @@ class Trainer {
                      {"micro_batch_size", cfg_.train.micro_batch_size},
                      {"grad_accum", grad_accum_},
                      {"parameters", layout_.total_numel()},
+                     {"n_layer", shape_.n_layer},
+                     {"n_head", shape_.n_head},
+                     {"n_embd", shape_.n_embd},
+                     {"seq_len", shape_.seq_len},
+                     {"vocab_size", shape_.vocab_size},
+                     {"data_seq_len", data_seq_len_},
+                     {"train_file", data_file_name(*train_file_)},
+                     {"train_examples", train_file_->info().num_examples},
                      {"steps_per_epoch", train_loader_->steps_per_epoch()},
                      {"total_steps", total_steps_},
                      {"restart_count", ctx_.topology.restart_count}});
     log_memory_table(*engine_, comm_, cfg_.train.precision);
+  }
+
+  // The loader's position after an epoch's last step (it moves to the next epoch at next()).
+  bool epoch_complete(const data::LoaderPosition& p) const {
+    const int64_t g = cfg_.train.global_batch_size;
+    return (p.consumed_samples + g - 1) / g >= train_loader_->steps_per_epoch();
+  }
+
+  void end_epoch(const TrainingProgress& p) {
+    EpochRecord r;
+    r.epoch = p.position.epoch + 1;
+    r.step = p.step;
+    r.epoch_time_s = clock_->epoch_done();
+    ended_an_epoch_ = true;
+    r.train_time_s = clock_->totals().epoch_start_s;
+    metrics_.epoch(r);
+  }
+
+  SummaryRecord summary(const RunTotals& t, const TrainingProgress& p) {
+    SummaryRecord s;
+    const double seconds = std::max(t.train_time_s, 1e-9);
+    s.train_runtime = t.train_time_s;
+    s.train_samples_per_second = t.train_samples / seconds;
+    s.train_tokens_per_second = t.train_tokens / seconds;
+    s.train_steps_per_second = t.steps / seconds;
+    s.train_loss = t.steps ? t.loss_sum / t.steps : 0.0;
+    s.final_loss = t.final_loss;
+    s.steps_per_epoch = train_loader_->steps_per_epoch();
+    s.epochs = p.position.epoch + (p.position.consumed_samples > 0 ? 1 : 0);
+    s.global_step = p.step;
+    s.train_samples = t.train_samples;
+    s.train_tokens = t.train_tokens;
+    s.peak_mem_gib = peak_memory_gib();
+    s.epoch_time_s = t.epoch_time_s;
+    s.time_per_epoch_s = time_per_epoch_s(t.epoch_time_s, t.train_time_s, t.steps,
+                                          s.steps_per_epoch, &s.time_per_epoch_estimated);
+    return s;
+  }
+
+  // The run's totals at the step it resumes from, from the metrics.jsonl beside the checkpoint
+  // (the run directory that wrote it); counted from zero for a fresh run or without one.
+  RunTotals carried_totals(const TrainingProgress& p) {
+    RunTotals fresh;
+    fresh.step = p.step;
+    if (p.step == 0 || !ctx_.topology.is_root()) return fresh;
+    for (auto dir = resumed_from_; !dir.empty() && dir != dir.parent_path();
+         dir = dir.parent_path()) {
+      const auto file = dir / "metrics.jsonl";
+      if (!std::filesystem::exists(file)) continue;
+      if (auto t = totals_at_step(file, p.step, p.position.epoch)) return *t;
+      break;
+    }
+    runtime::log().info(
+        "resumed at step {} without its step record in a metrics.jsonl beside {}: time and "
+        "speed figures count from this start",
+        p.step, resumed_from_.string());
+    return fresh;
   }
 
   TrainingProgress restore_or_init() {
@@ -268,6 +326,7 @@ class Trainer {
       return {};
     }
     TrainingProgress p = load_checkpoint(*from, *engine_, comm_);
+    resumed_from_ = std::filesystem::absolute(*from);
     runtime::log().info("resumed from step {} (checkpoint {}, epoch {}, consumed_samples {})",
                         p.step, from->string(), p.position.epoch + 1, p.position.consumed_samples);
     metrics_.event({{"type", "resumed"}, {"step", p.step}, {"checkpoint", from->string()}});
@@ -289,6 +348,10 @@ class Trainer {
         local_tokens += targets[i] != model::kIgnoreIndex;
     }
     const int64_t global_tokens = comm_.all_reduce_value(local_tokens, comm::ReduceOp::kSum);
+    // Every rank sees the same all-reduced count, so every rank throws: none is left waiting.
+    if (global_tokens == 0)
+      throw_no_labels(train_file_->info(),
+                      "the training batch of step " + std::to_string(step + 1));
     const float loss_scale = global_tokens > 0 ? 1.0f / static_cast<float>(global_tokens) : 0.0f;
 
     // fp16: the loss (so every gradient) is multiplied by the loss scale, undone in the update.
@@ -321,8 +384,8 @@ class Trainer {
     return global_tokens > 0 ? loss_sum / global_tokens : 0.0;
   }
 
-  void log_step(const TrainingProgress& p, double loss, double step_s,
-                const data::StepBatch& batch) {
+  void log_step(const TrainingProgress& p, double loss, double step_s, const data::StepBatch& batch,
+                int64_t tokens) {
     if (ctx_.monitor) ctx_.monitor->set_step(p.step);
     StepRecord r;
     r.step = p.step;
@@ -337,7 +400,13 @@ class Trainer {
     r.grad_norm = grad_norm_;
     r.step_ms = step_s * 1e3;
     r.samples_per_s = batch.global_samples / step_s;
-    r.tokens_per_s = r.samples_per_s * cfg_.model.seq_len;
+    r.tokens_per_s = tokens / step_s;
+    const RunTotals& t = clock_->totals();
+    r.train_time_s = t.train_time_s;
+    r.eta_s = clock_->eta_s();
+    r.train_steps = t.steps;
+    r.train_samples = t.train_samples;
+    r.train_tokens = t.train_tokens;
     r.mem_alloc_gib = runtime::tracked_allocated_bytes().load() / kGiB;
     r.mem_peak_gib = peak_memory_gib();
     const int64_t every = std::max<int64_t>(1, cfg_.log.every_n_steps);
@@ -350,42 +419,21 @@ class Trainer {
     return ctx_.monitor->peak_device_used_bytes() / kGiB;
   }
 
+  // Evaluation as train/evaluation.hpp defines it; its time is not training time.
   void evaluate(int64_t step, int64_t epoch) {
     if (!eval_file_) return;
-    const auto t0 = Clock::now();
-    data::LoaderConfig lc;
-    lc.micro_batch = cfg_.train.micro_batch_size;
-    lc.grad_accum = 1;
-    lc.world = comm_.size();
-    lc.rank = comm_.rank();
-    lc.shuffle = false;
-    lc.drop_last = false;
-    lc.prefetch_steps = static_cast<int>(cfg_.data.prefetch_steps);
-    data::BatchLoader loader(eval_file_, lc);
-    double loss_sum = 0;
-    int64_t tokens = 0, samples = 0;
-    const int64_t limit = cfg_.data.eval_max_samples;
-    while (auto batch = loader.next()) {
-      if (limit > 0 && samples >= limit) break;  // unshuffled: the first examples of the file
-      samples += batch->global_samples;
-      for (const auto& mb : batch->micro_batches) {
-        next_token_targets(mb.labels.data(), targets_.data(), mb.count, mb.seq_len);
-        const auto l =
-            model_->forward(mb.input_ids.data(), targets_.data(), mb.count, mb.seq_len, *engine_);
-        loss_sum += l.sum;
-        tokens += l.tokens;
-      }
-    }
-    loss_sum = comm_.all_reduce_value(loss_sum, comm::ReduceOp::kSum);
-    tokens = comm_.all_reduce_value(tokens, comm::ReduceOp::kSum);
+    const EvalResult e =
+        evaluate_token_file(*model_, *engine_, eval_file_, comm_, cfg_.train.micro_batch_size,
+                            cfg_.data.eval_max_samples, static_cast<int>(cfg_.data.prefetch_steps));
     EvalRecord r;
     r.step = step;
     r.epoch = epoch;
-    r.eval_loss = tokens ? loss_sum / tokens : 0.0;
+    r.eval_loss = e.loss();
     r.eval_ppl = std::exp(r.eval_loss);
-    r.eval_samples = samples;
-    r.eval_samples_per_second = samples / std::max(seconds_since(t0), 1e-9);
+    r.eval_samples = e.samples;
+    r.eval_samples_per_second = e.samples_per_second();
     metrics_.eval(r);
+    if (clock_) clock_->exclude(e.seconds);
   }
 
   void save(const TrainingProgress& p, const char* reason) {
@@ -415,6 +463,10 @@ class Trainer {
   std::vector<int32_t> targets_;
   std::unique_ptr<LrSchedule> schedule_;
   double grad_norm_ = 0, lr_ = 0;
+  int64_t data_seq_len_ = 0;  // the longest row of the train and eval files
+  std::filesystem::path resumed_from_;
+  RunClock* clock_ = nullptr;  // the run()'s clock while it runs
+  bool ended_an_epoch_ = false;
 };
 
 }  // namespace

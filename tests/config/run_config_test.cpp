@@ -227,6 +227,32 @@ BOOST_AUTO_TEST_CASE(rejects_indivisible_global_batch) {
              "x world size 4");
 }
 
+// DeepSpeed's rule: the global batch or the accumulation steps, not both; with the steps the
+// global batch follows the world size (4 x 2 ranks x 3 = 24, 4 x 8 x 3 = 96).
+BOOST_AUTO_TEST_CASE(gradient_accumulation_steps_instead_of_global_batch) {
+  RunConfig c = parse_run_config(
+      "train:\n  micro_batch_size: 4\n  gradient_accumulation_steps: 3\n", "a.yaml");
+  BOOST_TEST(grad_accum_steps(c, 2) == 3);
+  BOOST_TEST(grad_accum_steps(c, 8) == 3);
+  resolve_global_batch(c, 2);
+  BOOST_TEST(c.train.global_batch_size == 24);
+  resolve_global_batch(c, 8);
+  BOOST_TEST(c.train.global_batch_size == 96);
+  // The resolved config reads back (the derived global batch is a comment in it).
+  const RunConfig again = parse_run_config(to_yaml(c), "config.yaml");
+  BOOST_TEST(again.train.gradient_accumulation_steps == 3);
+  BOOST_TEST(parse_error("train:\n  global_batch_size: 8\n  gradient_accumulation_steps: 2\n") ==
+             "t.yaml:3: train.global_batch_size and train.gradient_accumulation_steps are both "
+             "set: set one of them (the global batch is micro_batch_size x world size x gradient "
+             "accumulation steps)");
+  // Without the steps nothing changes.
+  RunConfig g =
+      parse_run_config("train:\n  micro_batch_size: 4\n  global_batch_size: 16\n", "b.yaml");
+  resolve_global_batch(g, 2);
+  BOOST_TEST(g.train.global_batch_size == 16);
+  BOOST_TEST(grad_accum_steps(g, 2) == 2);
+}
+
 BOOST_AUTO_TEST_CASE(rejects_offload_without_sharding) {
   BOOST_TEST(parse_error("zero:\n  stage: 0\n  offload: true\n") ==
              "t.yaml:3: zero.offload true needs zero.stage 1, 2 or 3 (offload moves the optimizer "

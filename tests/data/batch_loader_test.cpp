@@ -219,8 +219,13 @@ BOOST_AUTO_TEST_CASE(last_partial_batch_is_filled_with_no_loss_rows) {
   BOOST_TEST(rows[0].id == perm[9]);
   BOOST_TEST(rows[1].filler);
   BOOST_TEST(rows[1].id == perm[1]);
+  // The filler keeps its tokens (same compute) but has no real token: its mask is all 0,
+  // the real row's (the fixture's masks are all 1) is untouched.
   const TokenExamples& micro = steps[2].micro_batches[0];
-  BOOST_TEST(micro.attention_mask[kSeqLen] == 1);
+  for (int64_t t = 0; t < kSeqLen; ++t) {
+    BOOST_TEST(micro.attention_mask[t] == 1);
+    BOOST_TEST(micro.attention_mask[kSeqLen + t] == 0);
+  }
   BOOST_TEST(loader.position().epoch == 1);
   BOOST_TEST(loader.position().consumed_samples == 0);
 }

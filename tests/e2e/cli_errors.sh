@@ -22,6 +22,11 @@ expect_error 'train.lr' "$ZT" train --set train.lr=abc
 expect_error 'global_batch_size' "$ZT" train --set train.global_batch_size=10 --set train.micro_batch_size=4
 expect_error 'nope.h5' "$ZT" train --set data.train_file=nope.h5 --set run.root="$SCRATCH/runs"
 expect_error 'unknown command' "$ZT" frobnicate
-[ ! -e "$SCRATCH/runs" ] || [ -z "$(ls "$SCRATCH/runs" | grep -v '^$' | xargs -I{} find "$SCRATCH/runs/{}/checkpoints" -mindepth 1 2>/dev/null)" ] \
-  || fail "a failed run left a checkpoint"
+# A start that fails leaves no run directory behind ("(no summary)" rows in a report).
+[ -z "$(ls -A "$SCRATCH/runs" 2>/dev/null)" ] || fail "a failed start left $(ls "$SCRATCH/runs")"
+expect_error 'nope.h5' "$ZT" train --set data.train_file=nope.h5 --run-dir "$SCRATCH/given"
+[ ! -e "$SCRATCH/given" ] || fail "a failed start left its --run-dir"
+mkdir "$SCRATCH/mine"
+expect_error 'nope.h5' "$ZT" train --set data.train_file=nope.h5 --run-dir "$SCRATCH/mine"
+[ -d "$SCRATCH/mine" ] || fail "a failed start removed a directory it did not create"
 pass "bad input rejected with one line and exit 2"

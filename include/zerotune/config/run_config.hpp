@@ -37,6 +37,7 @@ struct DataConfig {
 struct TrainConfig {
   int64_t micro_batch_size = 4;
   int64_t global_batch_size = 8;
+  int64_t gradient_accumulation_steps = 0;  // > 0: used instead of global_batch_size
   int64_t epochs = 1;
   int64_t max_steps = 0;  // > 0 overrides epochs
   double lr = 3e-4;
@@ -46,8 +47,10 @@ struct TrainConfig {
   double weight_decay = 0.0;
   double grad_clip = 1.0;  // max global L2 norm; 0 = off
   uint64_t seed = 1234;
-  std::string precision = "fp32";   // fp32 | bf16 | fp16
-  std::string optimizer = "adamw";  // adamw | sgd
+  std::string precision = "fp32";       // fp32 | bf16 | fp16
+  std::string optimizer = "adamw";      // adamw | sgd
+  std::string eval_strategy = "epoch";  // epoch | steps | no (Hugging Face's names)
+  int64_t eval_steps = 0;               // with eval_strategy steps
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
@@ -76,8 +79,9 @@ struct ZeroConfig {
 };
 
 struct CheckpointConfig {
-  int64_t every_n_steps = 0;  // 0 = only at the end (and on a stop signal)
+  int64_t every_n_steps = 0;            // 0 = only at the end (and on a stop signal)
   int64_t keep_last = 2;
+  std::string save_strategy = "steps";  // steps (every_n_steps) | epoch | no
 
   bool operator==(const CheckpointConfig&) const = default;
 };
@@ -126,13 +130,18 @@ RunConfig parse_run_config(const std::string& yaml_text, const std::string& sour
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // Checks that need the world size: global batch divisible by micro batch x world.
-// Returns gradient accumulation steps.
+// Returns gradient accumulation steps (train.gradient_accumulation_steps when that is set).
 int64_t grad_accum_steps(const RunConfig& config, int world_size);
 
 // Where a field's value came from, for error messages: "--set section.key" when an override
 // set it, else the config's source (a file path or "<embedded demo config>").
 std::string origin_of(const RunConfig& config, const std::vector<std::string>& overrides,
                       const std::string& key);
+
+// With train.gradient_accumulation_steps set, sets train.global_batch_size to
+// micro_batch_size x world_size x gradient_accumulation_steps (DeepSpeed's train_batch_size);
+// otherwise changes nothing. Call once the world size is known, before training.
+void resolve_global_batch(RunConfig& config, int world_size);
 
 // The resolved config as YAML (all fields, documented defaults included).
 std::string to_yaml(const RunConfig& config);

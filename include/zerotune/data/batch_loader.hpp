@@ -5,7 +5,8 @@
 // the position is the global consumed-sample count, and a run resumed on another world size
 // continues the same global order.
 // drop_last=false keeps the last partial global batch: missing slots are filled with
-// examples whose labels are all -100 (they add no loss and no gradient). A filler slot at
+// examples whose labels are all -100 and attention_mask all 0 (they add no loss, no gradient
+// and no real token). A filler slot at
 // global position g >= N holds the tokens of perm[g mod N] (as DistributedSampler pads), so it
 // costs the same compute as a real row.
 // Within a step, rank r's k-th row (k = 0 .. micro_batch*grad_accum-1) is global position

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,24 @@ struct StepRecord {
   double lr = 0;
   double grad_norm = 0;
   double step_ms = 0;
-  double tokens_per_s = 0;
-  double samples_per_s = 0;
+  double tokens_per_s = 0;   // real tokens of this step / its time (run_figures.hpp)
+  double samples_per_s = 0;  // real samples of this step / its time
   double mem_alloc_gib = 0;
   double mem_peak_gib = 0;
+  // Run totals after this step, over every start of the run (run_figures.hpp).
+  double train_time_s = 0;  // printed as elapsed=H:MM:SS
+  double eta_s = 0;         // printed as eta=H:MM:SS
+  int64_t train_steps = 0;
+  int64_t train_samples = 0;
+  int64_t train_tokens = 0;
+};
+
+// The end of a complete epoch.
+struct EpochRecord {
+  int64_t epoch = 1;  // 1-based
+  int64_t step = 0;   // the epoch's last step
+  double epoch_time_s = 0;
+  double train_time_s = 0;  // run total at the epoch's end
 };
 
 struct EvalRecord {
@@ -35,20 +50,28 @@ struct EvalRecord {
   int64_t eval_samples = 0;
 };
 
+// The run's figures as run_figures.hpp defines them, over every start of the run.
 struct SummaryRecord {
-  double train_runtime = 0;
+  double train_runtime = 0;  // train_time_s: evaluation excluded
   double train_samples_per_second = 0;
+  double train_tokens_per_second = 0;
   double train_steps_per_second = 0;
-  double train_loss = 0;
+  double train_loss = 0;  // mean of every step's loss
+  double final_loss = 0;  // the last step's loss
   int64_t steps_per_epoch = 0;
-  int64_t epochs = 0;
+  int64_t epochs = 0;  // epochs begun
   int64_t global_step = 0;
+  int64_t train_samples = 0;
+  int64_t train_tokens = 0;
   double peak_mem_gib = 0;
-  std::vector<double> epoch_time_s;
+  std::optional<double> time_per_epoch_s;
+  bool time_per_epoch_estimated = false;  // no complete epoch: scaled from the steps done
+  std::vector<double> epoch_time_s;       // complete epochs only
 };
 
 std::string format_step_line(const StepRecord& r);
 std::string format_eval_line(const EvalRecord& r);
+std::string format_epoch_line(const EpochRecord& r);
 std::string format_summary_line(const SummaryRecord& r);
 
 class MetricsLog {
@@ -58,6 +81,7 @@ class MetricsLog {
   void config(const nlohmann::json& fields);
   void step(const StepRecord& r, bool print);
   void eval(const EvalRecord& r);
+  void epoch(const EpochRecord& r);
   void summary(const SummaryRecord& r);
   void event(const nlohmann::json& fields);  // checkpoint saved, resumed, stopped, ...
 
