@@ -303,7 +303,8 @@ Report build_report(const std::vector<RunResults>& runs) {
        "samples/s, tokens/s: real samples and tokens (padding excluded) / train time of the "
        "whole run; ~: from the logged steps only (a .out without a summary).",
        "final loss: the last step's loss; final eval loss: the last epoch's eval_loss.",
-       "peak memory: the summary's peak_mem_gib (device memory used), else the highest step "
+       "peak memory: the summary's peak_mem_gib (GPU: the pool's peak allocated bytes; CPU: peak "
+       "RSS), else the highest step "
        "mem_peak_gib; peak alloc/reserved: memory/rank-*.csv of a run directory.",
        "speed vs DP: time/epoch of the reference / time/epoch of the run (above 1: faster); "
        "the reference is the first DP (stage 0) run of the same model, data and global batch.",

@@ -24,7 +24,8 @@ std::string format_step_line(const StepRecord& r) {
          " step_ms=" + fmt("%.1f", r.step_ms) + " tokens_per_s=" + fmt("%.0f", r.tokens_per_s) +
          " samples_per_s=" + fmt("%.1f", r.samples_per_s) +
          " mem_alloc_gib=" + fmt("%.3f", r.mem_alloc_gib) +
-         " mem_peak_gib=" + fmt("%.3f", r.mem_peak_gib);
+         " mem_peak_gib=" + fmt("%.3f", r.mem_peak_gib) +
+         (r.loss_scale > 0 ? " loss_scale=" + fmt("%g", r.loss_scale) : std::string());
 }
 
 std::string format_eval_line(const EvalRecord& r) {
@@ -59,7 +60,12 @@ std::string format_summary_line(const SummaryRecord& r) {
       line += (i ? "," : "") + fmt("%.2f", r.epoch_time_s[i]);
     }
   }
-  return line + " peak_mem_gib=" + fmt("%.3f", r.peak_mem_gib);
+  line += " peak_mem_gib=" + fmt("%.3f", r.peak_mem_gib);
+  if (r.peak_reserved_gib > 0) {
+    line += " peak_alloc_gib=" + fmt("%.3f", r.peak_alloc_gib) +
+            " peak_reserved_gib=" + fmt("%.3f", r.peak_reserved_gib);
+  }
+  return line + " peak_device_used_gib=" + fmt("%.3f", r.peak_device_used_gib);
 }
 
 MetricsLog::MetricsLog(const std::filesystem::path& jsonl_path, bool enabled) : enabled_(enabled) {
@@ -82,23 +88,25 @@ void MetricsLog::config(const nlohmann::json& fields) {
 
 void MetricsLog::step(const StepRecord& r, bool print) {
   if (!enabled_) return;
-  write({{"type", "step"},
-         {"step", r.step},
-         {"epoch", r.epoch},
-         {"epoch_progress", r.epoch_progress},
-         {"loss", r.loss},
-         {"lr", r.lr},
-         {"grad_norm", r.grad_norm},
-         {"step_ms", r.step_ms},
-         {"tokens_per_s", r.tokens_per_s},
-         {"samples_per_s", r.samples_per_s},
-         {"mem_alloc_gib", r.mem_alloc_gib},
-         {"mem_peak_gib", r.mem_peak_gib},
-         {"train_time_s", r.train_time_s},
-         {"eta_s", r.eta_s},
-         {"train_steps", r.train_steps},
-         {"train_samples", r.train_samples},
-         {"train_tokens", r.train_tokens}});
+  nlohmann::json record = {{"type", "step"},
+                           {"step", r.step},
+                           {"epoch", r.epoch},
+                           {"epoch_progress", r.epoch_progress},
+                           {"loss", r.loss},
+                           {"lr", r.lr},
+                           {"grad_norm", r.grad_norm},
+                           {"step_ms", r.step_ms},
+                           {"tokens_per_s", r.tokens_per_s},
+                           {"samples_per_s", r.samples_per_s},
+                           {"mem_alloc_gib", r.mem_alloc_gib},
+                           {"mem_peak_gib", r.mem_peak_gib},
+                           {"train_time_s", r.train_time_s},
+                           {"eta_s", r.eta_s},
+                           {"train_steps", r.train_steps},
+                           {"train_samples", r.train_samples},
+                           {"train_tokens", r.train_tokens}};
+  if (r.loss_scale > 0) record["loss_scale"] = r.loss_scale;
+  write(record);
   if (print) runtime::log().info(format_step_line(r));
 }
 
@@ -139,6 +147,9 @@ void MetricsLog::summary(const SummaryRecord& r) {
                            {"train_samples", r.train_samples},
                            {"train_tokens", r.train_tokens},
                            {"peak_mem_gib", r.peak_mem_gib},
+                           {"peak_alloc_gib", r.peak_alloc_gib},
+                           {"peak_reserved_gib", r.peak_reserved_gib},
+                           {"peak_device_used_gib", r.peak_device_used_gib},
                            {"epoch_time_s", r.epoch_time_s}};
   if (r.time_per_epoch_s) {
     record[r.time_per_epoch_estimated ? "time_per_epoch_s_estimated" : "time_per_epoch_s"] =

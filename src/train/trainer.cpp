@@ -284,7 +284,11 @@ class Trainer {
     s.global_step = p.step;
     s.train_samples = t.train_samples;
     s.train_tokens = t.train_tokens;
-    s.peak_mem_gib = peak_memory_gib();
+    const runtime::MemorySample m = sample_memory();
+    s.peak_mem_gib = peak_memory_gib(m);
+    s.peak_alloc_gib = m.peak_allocated_bytes / kGiB;
+    s.peak_reserved_gib = m.peak_reserved_bytes / kGiB;
+    s.peak_device_used_gib = ctx_.monitor ? ctx_.monitor->peak_device_used_bytes() / kGiB : 0.0;
     s.epoch_time_s = t.epoch_time_s;
     s.time_per_epoch_s = time_per_epoch_s(t.epoch_time_s, t.train_time_s, t.steps,
                                           s.steps_per_epoch, &s.time_per_epoch_estimated);
@@ -407,16 +411,22 @@ class Trainer {
     r.train_steps = t.steps;
     r.train_samples = t.train_samples;
     r.train_tokens = t.train_tokens;
-    r.mem_alloc_gib = runtime::tracked_allocated_bytes().load() / kGiB;
-    r.mem_peak_gib = peak_memory_gib();
+    const runtime::MemorySample m = sample_memory();
+    r.mem_alloc_gib = m.allocated_bytes / kGiB;
+    r.mem_peak_gib = peak_memory_gib(m);
+    if (loss_scaler_.enabled()) r.loss_scale = loss_scaler_.scale();
     const int64_t every = std::max<int64_t>(1, cfg_.log.every_n_steps);
     metrics_.step(r, p.step == 1 || p.step % every == 0 || p.step == total_steps_);
   }
 
-  double peak_memory_gib() {
-    if (!ctx_.monitor) return 0;
-    ctx_.monitor->sample_now();
-    return ctx_.monitor->peak_device_used_bytes() / kGiB;
+  runtime::MemorySample sample_memory() {
+    return ctx_.monitor ? ctx_.monitor->sample_now() : runtime::MemorySample{};
+  }
+  // What users compare across systems: on the GPU the pool's high-water mark of allocated
+  // bytes (the figure of torch.cuda.max_memory_allocated), on the CPU the peak RSS.
+  double peak_memory_gib(const runtime::MemorySample& m) const {
+    if (!ctx_.device->is_host()) return m.peak_allocated_bytes / kGiB;
+    return ctx_.monitor ? ctx_.monitor->peak_device_used_bytes() / kGiB : 0.0;
   }
 
   // Evaluation as train/evaluation.hpp defines it; its time is not training time.

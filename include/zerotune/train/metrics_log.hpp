@@ -23,8 +23,10 @@ struct StepRecord {
   double step_ms = 0;
   double tokens_per_s = 0;   // real tokens of this step / its time (run_figures.hpp)
   double samples_per_s = 0;  // real samples of this step / its time
-  double mem_alloc_gib = 0;
-  double mem_peak_gib = 0;
+  double mem_alloc_gib = 0;  // live buffers now (GPU: the stream-ordered pool's used bytes)
+  double mem_peak_gib = 0;   // GPU: the pool's high-water mark (torch's max_memory_allocated);
+                             // CPU: the peak resident set size
+  double loss_scale = 0;     // fp16's loss scale; 0 (not printed) in bf16 and fp32
   // Run totals after this step, over every start of the run (run_figures.hpp).
   double train_time_s = 0;  // printed as elapsed=H:MM:SS
   double eta_s = 0;         // printed as eta=H:MM:SS
@@ -63,7 +65,10 @@ struct SummaryRecord {
   int64_t global_step = 0;
   int64_t train_samples = 0;
   int64_t train_tokens = 0;
-  double peak_mem_gib = 0;
+  double peak_mem_gib = 0;          // the largest mem_peak_gib of the run
+  double peak_alloc_gib = 0;        // GPU pool: high-water mark of allocated bytes
+  double peak_reserved_gib = 0;     // GPU pool: high-water mark of reserved bytes
+  double peak_device_used_gib = 0;  // the card's used memory (NVML; every process), CPU: RSS
   std::optional<double> time_per_epoch_s;
   bool time_per_epoch_estimated = false;  // no complete epoch: scaled from the steps done
   std::vector<double> epoch_time_s;       // complete epochs only
