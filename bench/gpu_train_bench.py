@@ -70,7 +70,7 @@ def run_zerotune(zerotune, model, B, T, precision, stage, steps, token_file, run
            "--set", f"train.micro_batch_size={B}", "--set", f"train.global_batch_size={B}",
            "--set", f"train.max_steps={steps}", "--set", f"train.precision={precision}",
            "--set", f"zero.stage={stage}", "--set", "log.every_n_steps=1",
-           "--set", "checkpoint.every_n_steps=0", "--set", "monitor.interval_ms=100"]
+           "--set", "checkpoint.save_strategy=no", "--set", "monitor.interval_ms=100"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}

@@ -137,9 +137,9 @@ void visit_fields(V& v, CheckpointConfig& c) {
           "checkpoint every this many steps; 0: only at the end and on a stop signal",
           NonNegative{});
   v.field("save_strategy", c.save_strategy,
-          "when to checkpoint besides the end and a stop signal (Hugging Face's save_strategy): "
-          "`steps` every every_n_steps, `epoch` at each epoch end (after its evaluation), `no` "
-          "never",
+          "when to checkpoint besides a stop signal (Hugging Face's save_strategy): `steps` every "
+          "every_n_steps and at the end, `epoch` at each epoch end (after its evaluation) and at "
+          "the end, `no` never (benchmarks; a stop signal still saves)",
           OneOf{{"steps", "epoch", "no"}});
   v.field("keep_last", c.keep_last, "complete checkpoints kept; older ones are deleted",
           Positive{});

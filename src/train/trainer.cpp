@@ -188,7 +188,7 @@ class Trainer {
       if (epoch_complete(progress.position)) end_epoch(progress);
       if (cfg_.train.eval_strategy != "no") evaluate(progress.step, progress.position.epoch + 1);
     }
-    save(progress, "end");
+    if (cfg_.checkpoint.save_strategy != "no") save(progress, "end");
     metrics_.summary(summary(clock.totals(), progress));
     return kExitOk;
   }
