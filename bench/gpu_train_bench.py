@@ -85,12 +85,13 @@ def run_zerotune(zerotune, model, B, T, precision, stage, steps, token_file, run
 
 def run_torch(model, B, T, precision, steps, compiled):
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
+    from transformers import AutoModelForCausalLM, GPT2Config
     L, H, C = GPT2[model]
     torch.manual_seed(0)
     cfg = GPT2Config(n_layer=L, n_head=H, n_embd=C, n_positions=1024, vocab_size=VOCAB,
                      resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
-    net = GPT2LMHeadModel(cfg, attn_implementation="sdpa").cuda()
+    net = AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa").cuda()
+    assert net.config._attn_implementation == "sdpa", net.config._attn_implementation
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4, fused=True)
     scaler = torch.amp.GradScaler(enabled=precision == "fp16")
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16

@@ -139,8 +139,10 @@ def main() -> int:
         want = flat_units(ref_model)
         start = flat_units(GPT2LMHeadModel.from_pretrained(model_dir))
         for name in want:
+            # Elementwise within 1% of the largest possible 3-step change (3 lr): Adam's
+            # m / sqrt(v) turns float rounding of a near-zero gradient into a fraction of lr.
             cmp.check(f"fp32 {name} after {STEPS} AdamW steps", ours[name], want[name],
-                      group="fp32 params")
+                      group="fp32 params", atol=0.01 * STEPS * LR)
             # The update itself (about 3 lr), so that an error small next to |p| shows too: in
             # norm within 1e-4; elementwise within 2% of the largest update, as Adam's
             # m / sqrt(v) magnifies float rounding where a gradient is near zero.
