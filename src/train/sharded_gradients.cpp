@@ -12,19 +12,25 @@ ShardedGradients::ShardedGradients(const std::vector<UnitShard>& shards, comm::C
       backend_(backend),
       device_(backend.device()),
       scratch_(device_, shards, kScratchBuffers, sizeof(float), "gradient scratch") {
-  int64_t max_shard = 0;
   for (const auto& s : shards_) {
     accumulators_.emplace_back(device_, s.shard_numel, "gradient shards");
-    max_shard = std::max(max_shard, s.shard_numel);
+    max_shard_numel_ = std::max(max_shard_numel_, s.shard_numel);
   }
-  for (int i = 0; i < kScratchBuffers; ++i) {
-    landing_.emplace_back(device_, max_shard, "gradient scratch");
+  landing_.resize(kScratchBuffers);
+  reduced_this_step_.assign(shards_.size(), false);
+}
+
+float* ShardedGradients::landing(int index) {
+  if (landing_[index].size() == 0) {
+    landing_[index] = runtime::DeviceBuffer<float>(device_, max_shard_numel_, "gradient landing");
   }
+  return landing_[index].data();
 }
 
 void ShardedGradients::clear() {
   complete_all();
   for (auto& a : accumulators_) a.zero();
+  reduced_this_step_.assign(shards_.size(), false);
 }
 
 int ShardedGradients::take_scratch(int unit) {
@@ -53,19 +59,24 @@ void ShardedGradients::ready(int unit) {
   if (it == scratch_of_unit_.end()) return;  // the unit got no gradient in this backward
   const int s = it->second;
   scratch_of_unit_.erase(it);
-  const int landing = s;  // one landing buffer per scratch buffer
-  in_flight_.push_back(
-      {unit, s, landing,
-       comm_.reduce_scatter(scratch_.data(s), landing_[landing].data(), shards_[unit].shard_numel,
-                            comm::DataType::kFloat32, comm::ReduceOp::kSum)});
+  // The step's first reduction of the unit overwrites its (zeroed) accumulator; later ones
+  // land apart and are added (one landing buffer per scratch buffer).
+  const int landing_index = reduced_this_step_[unit] ? s : -1;
+  reduced_this_step_[unit] = true;
+  float* into = landing_index < 0 ? accumulators_[unit].data() : landing(landing_index);
+  in_flight_.push_back({unit, s, landing_index,
+                        comm_.reduce_scatter(scratch_.data(s), into, shards_[unit].shard_numel,
+                                             comm::DataType::kFloat32, comm::ReduceOp::kSum)});
 }
 
 void ShardedGradients::complete_oldest() {
   InFlight f = std::move(in_flight_.front());
   in_flight_.pop_front();
   f.request->wait();
-  backend_.accumulate(accumulators_[f.unit].data(), landing_[f.landing].data(),
-                      shards_[f.unit].shard_numel);
+  if (f.landing >= 0) {
+    backend_.accumulate(accumulators_[f.unit].data(), landing_[f.landing].data(),
+                        shards_[f.unit].shard_numel);
+  }
   scratch_.give(f.scratch);
 }
 

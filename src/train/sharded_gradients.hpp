@@ -1,8 +1,11 @@
 // Gradients of stages 2 and 3: no rank holds a full-model gradient. The model writes a
 // unit's gradient into a unit-sized scratch buffer; when the unit's backward ends, the scratch
-// is reduce-scattered and this rank's shard is added into its accumulator (one per unit,
-// shard-sized), so micro-batches accumulate. A small pool of scratch buffers lets the
-// reduce-scatter of one unit overlap the backward of the next.
+// is reduce-scattered into this rank's accumulator (one per unit, shard-sized). The first
+// reduction of a step lands in the accumulator directly; later micro-batches of the same step
+// land in a shard-sized landing buffer that is then added in, so micro-batches accumulate and
+// a step of one micro-batch needs no landing buffer at all (they are made on first use). A
+// small pool of scratch buffers lets the reduce-scatter of one unit overlap the backward of
+// the next.
 #pragma once
 
 #include <deque>
@@ -38,9 +41,10 @@ class ShardedGradients {
   struct InFlight {
     int unit;
     int scratch;
-    int landing;
+    int landing;  // -1: reduced straight into the accumulator
     comm::RequestPtr request;
   };
+  float* landing(int index);
   int take_scratch(int unit);
   void complete_oldest();
 
@@ -51,6 +55,8 @@ class ShardedGradients {
   std::vector<runtime::DeviceBuffer<float>> accumulators_;  // [unit] shard_numel
   UnitBufferPool scratch_;                                  // unit-sized gradients
   std::vector<runtime::DeviceBuffer<float>> landing_;       // [scratch index] max shard_numel
+  int64_t max_shard_numel_ = 0;
+  std::vector<bool> reduced_this_step_;  // [unit]
   std::map<int, int> scratch_of_unit_;
   std::deque<InFlight> in_flight_;
 };
