@@ -127,10 +127,26 @@ zt_run_step() {
   trap - USR1 TERM
 }
 
-# srun with the MPI plugin the site's MPI speaks: pmix for Open MPI and PMIx-built MPICH, pmi2
-# for MPICH with its own PMI (docs/slurm.md). Exit codes pass through untouched.
+# The srun --mpi plugin that the MPI library zerotune is linked with speaks (docs/slurm.md,
+# "PMIx or PMI2"): MPICH (libmpich.so.12 or libmpi.so.12) with its own PMI, as Debian's and
+# Spack's default `mpich pmi=default` build it, speaks PMI-1 and PMI-2: pmi2. MPICH built with
+# PMIx (links libpmix) and Open MPI (libmpi.so.40): pmix. Anything else: pmix.
+zt_detect_srun_mpi() {
+  local bin libs
+  bin=$(command -v "${ZT_BIN:-zerotune}" 2>/dev/null) || { echo pmix; return; }
+  libs=$(ldd "$bin" 2>/dev/null) || { echo pmix; return; }
+  if grep -qE 'lib(mpich|mpi)\.so\.12' <<<"$libs" && ! grep -q 'libpmix\.so' <<<"$libs"; then
+    echo pmi2
+  else
+    echo pmix
+  fi
+}
+
+# srun with the MPI plugin the MPI speaks: ZT_SRUN_MPI, else zt_detect_srun_mpi. Exit codes
+# pass through untouched.
 zt_srun() {
-  local cmd=(srun "--mpi=${ZT_SRUN_MPI:-pmix}" --kill-on-bad-exit=0)
+  : "${ZT_SRUN_MPI:=$(zt_detect_srun_mpi)}"
+  local cmd=(srun "--mpi=$ZT_SRUN_MPI" --kill-on-bad-exit=0)
   # shellcheck disable=SC2206
   cmd+=(${ZT_SRUN_ARGS:-})
   zt_run_step "${cmd[@]}" "$@"
@@ -189,7 +205,8 @@ zt_train() {
   for item in ${ZT_SET:-}; do args+=(--set "$item"); done
   args+=("$@")
 
-  zt_log "job ${SLURM_JOB_ID} restart ${SLURM_RESTART_COUNT:-0} on ${SLURM_JOB_NUM_NODES:-1} node(s) ${SLURM_JOB_NODELIST:-}: srun --mpi=${ZT_SRUN_MPI:-pmix} $ZT_BIN ${args[*]}"
+  : "${ZT_SRUN_MPI:=$(zt_detect_srun_mpi)}"
+  zt_log "job ${SLURM_JOB_ID} restart ${SLURM_RESTART_COUNT:-0} on ${SLURM_JOB_NUM_NODES:-1} node(s) ${SLURM_JOB_NODELIST:-}: srun --mpi=$ZT_SRUN_MPI $ZT_BIN ${args[*]}"
   zt_srun "$ZT_BIN" "${args[@]}"
   case $zt_step_rc in
     0) zt_log "training finished" ;;

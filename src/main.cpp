@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "zerotune/base/error.hpp"
+#include "zerotune/base/quoted.hpp"
 #include "zerotune/cli/data_commands.hpp"
 #include "zerotune/cli/eval_command.hpp"
 #include "zerotune/cli/generate_command.hpp"
@@ -48,8 +49,8 @@ int dispatch(const std::string& command, const std::vector<std::string>& args) {
     return zerotune::kExitOk;
   }
   throw zerotune::UniformInputError(
-      "command line: unknown command \"" + command +
-      "\" (train, eval, generate, prep, tokenize, report, config; see zerotune --help)");
+      "command line: unknown command " + zerotune::quote_value(command) +
+      " (train, eval, generate, prep, tokenize, report, config; see zerotune --help)");
 }
 
 // One line on stderr from the rank that saw the error. With several ranks the job must end
@@ -64,7 +65,8 @@ int fail(int code, const std::string& message) {
   }
   if (world > 1 && rank != 0) ::sleep(2);
   std::fprintf(stderr, "%szerotune: error: %s\n",
-               rank == 0 ? "" : ("rank " + std::to_string(rank) + ": ").c_str(), message.c_str());
+               rank == 0 ? "" : ("rank " + std::to_string(rank) + ": ").c_str(),
+               zerotune::one_line(message).c_str());
   std::fflush(stderr);
   if (world > 1) MPI_Abort(MPI_COMM_WORLD, code);
   return code;
@@ -87,7 +89,8 @@ int main(int argc, char** argv) {
     // Every rank saw it: rank 0 says so once and all exit without aborting the job.
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    if (rank == 0) std::fprintf(stderr, "zerotune: error: %s\n", e.what());
+    if (rank == 0)
+      std::fprintf(stderr, "zerotune: error: %s\n", zerotune::one_line(e.what()).c_str());
     code = zerotune::kExitInputError;
   } catch (const zerotune::InputError& e) {
     code = fail(zerotune::kExitInputError, e.what());

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "zerotune/base/error.hpp"
+#include "zerotune/base/quoted.hpp"
 
 namespace zerotune::cli {
 
@@ -18,7 +19,7 @@ DataCommandOptions::DataCommandOptions(const std::vector<std::string>& args, std
       continue;
     }
     if (!arg.starts_with("--")) {
-      throw InputError(command_ + ": unexpected argument \"" + arg + "\"" + see);
+      throw InputError(command_ + ": unexpected argument " + quote_value(arg) + see);
     }
     std::string name = arg;
     std::optional<std::string> inline_value;
@@ -62,14 +63,16 @@ std::string DataCommandOptions::required(const std::string& name) const {
   return *found;
 }
 
-int64_t DataCommandOptions::positive_int(const std::string& name, int64_t default_value) const {
+int64_t DataCommandOptions::positive_int(const std::string& name, int64_t default_value,
+                                         int64_t max) const {
   const auto text = value(name);
   if (!text) return default_value;
   int64_t result = 0;
   const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), result);
-  if (error != std::errc() || end != text->data() + text->size() || result <= 0) {
-    throw InputError(command_ + ": " + name + ": expected a positive integer, got \"" + *text +
-                     "\"");
+  if (error != std::errc() || end != text->data() + text->size() || result <= 0 || result > max) {
+    const std::string bound = max == INT64_MAX ? "" : " <= " + std::to_string(max);
+    throw InputError(command_ + ": " + name + ": expected a positive integer" + bound + ", got " +
+                     quote_value(*text));
   }
   return result;
 }

@@ -21,8 +21,10 @@ class DataCommandOptions {
   bool flag(const std::string& name) const { return flags_.count(name) > 0; }
   std::optional<std::string> value(const std::string& name) const;
   std::string required(const std::string& name) const;
-  // A positive integer (default when absent); InputError naming the option otherwise.
-  int64_t positive_int(const std::string& name, int64_t default_value) const;
+  // A positive integer of at most `max` (default when absent); InputError naming the option
+  // otherwise.
+  int64_t positive_int(const std::string& name, int64_t default_value,
+                       int64_t max = INT64_MAX) const;
 
  private:
   std::string command_;

@@ -8,6 +8,7 @@
 
 #include "data_command_options.hpp"
 #include "zerotune/base/error.hpp"
+#include "zerotune/base/quoted.hpp"
 #include "zerotune/cli/data_commands.hpp"
 #include "zerotune/data/bpe_tokenizer.hpp"
 #include "zerotune/data/prep.hpp"
@@ -68,6 +69,29 @@ BpeTokenizer load_tokenizer(const std::string& dir) {
   return BpeTokenizer::from_directory(dir);
 }
 
+// The longest example prep writes: model.seq_len's bound (docs/config-reference.md).
+constexpr int64_t kMaxPrepSeqLen = 1048576;
+
+// prep reads the input whole before it writes, and writes to "<out>.tmp" then renames: an
+// --out that is one of its inputs (or a directory) would replace what the user gave it to
+// read. Compared by what the paths resolve to, so "./a.raw", "a.raw" and a link to it meet.
+void check_output_is_not_an_input(const std::string& output,
+                                  const std::vector<std::string>& inputs) {
+  std::error_code ec;
+  if (fs::is_directory(output, ec)) {
+    throw InputError(output + ": --out is a directory, expected the token file's path");
+  }
+  const fs::path out = fs::weakly_canonical(output, ec);
+  for (const std::string& input : inputs) {
+    std::error_code input_ec;
+    const fs::path in = fs::weakly_canonical(input, input_ec);
+    if (!ec && !input_ec && out == in) {
+      throw InputError(output + ": --out names an input of prep (" + input +
+                       "); writing it would replace that input");
+    }
+  }
+}
+
 std::string seconds(double value) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.3f", value);
@@ -90,8 +114,8 @@ int run_prep_command(const std::vector<std::string>& args, std::ostream& out) {
   }
   const std::string kind = args[0];
   if (kind != "wikitext" && kind != "squad") {
-    throw InputError("prep: unknown dataset kind \"" + kind +
-                     "\": expected wikitext or squad (see zerotune prep --help)");
+    throw InputError("prep: unknown dataset kind " + quote_value(kind) +
+                     ": expected wikitext or squad (see zerotune prep --help)");
   }
   const bool squad = kind == "squad";
   std::set<std::string> valued = {"--input", "--tokenizer", "--out", "--seq-len", "--split"};
@@ -107,14 +131,14 @@ int run_prep_command(const std::vector<std::string>& args, std::ostream& out) {
   const std::string input = options.required("--input");
   const std::string tokenizer_dir = options.required("--tokenizer");
   const std::string output = options.required("--out");
-  const int64_t seq_len = options.positive_int("--seq-len", squad ? 512 : 1024);
+  const int64_t seq_len = options.positive_int("--seq-len", squad ? 512 : 1024, kMaxPrepSeqLen);
   const std::string split = options.value("--split").value_or(default_split(input));
   LossOn loss_on = LossOn::kAll;
   if (const auto value = options.value("--loss-on")) {
     if (*value == "answer") {
       loss_on = LossOn::kAnswer;
     } else if (*value != "all") {
-      throw InputError("prep squad: --loss-on: expected all or answer, got \"" + *value + "\"");
+      throw InputError("prep squad: --loss-on: expected all or answer, got " + quote_value(*value));
     }
   }
   const int64_t max_samples = options.positive_int("--max-samples", -1);
@@ -123,6 +147,8 @@ int run_prep_command(const std::vector<std::string>& args, std::ostream& out) {
     offset = *text == "0" ? 0 : options.positive_int("--offset", 0);
   }
 
+  check_output_is_not_an_input(output, {input, (fs::path(tokenizer_dir) / "vocab.json").string(),
+                                        (fs::path(tokenizer_dir) / "merges.txt").string()});
   const BpeTokenizer tokenizer = load_tokenizer(tokenizer_dir);
   const std::string bytes = read_file_bytes(input);
   TokenFileInfo info;

@@ -38,14 +38,17 @@ options:
                     (tokenizer time only, single thread)
 )";
 
-// Lines of `text`: split at '\n'; a final '\n' does not start another line.
+// Lines of `text`: split at '\n' (a '\r' before it is dropped, so "\r\n" files read as "\n"
+// files); a final '\n' does not start another line.
 std::vector<std::string_view> lines_of(std::string_view text) {
   std::vector<std::string_view> lines;
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
+    std::string_view line = text.substr(start, end - start);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    lines.push_back(line);
     start = end + 1;
   }
   return lines;

@@ -7,8 +7,10 @@
 #include <fstream>
 #include <iostream>
 
+#include "memory_fit.hpp"
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
+#include "zerotune/base/quoted.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/comm/nccl_communicator.hpp"
 #include "zerotune/config/run_config.hpp"
@@ -56,6 +58,15 @@ void check_device_fits(const config::RunConfig& c, const std::vector<std::string
   }
 }
 
+// data.train_file has no default: a run without it names the field, not an empty path.
+void check_train_file_set(const config::RunConfig& c, const std::vector<std::string>& overrides) {
+  if (c.data.train_file.empty()) {
+    throw InputError(config::origin_of(c, overrides, "data.train_file") +
+                     ": data.train_file: not set; expected an HDF5 token file from zerotune prep, "
+                     "or synthetic for the built-in demo corpus");
+  }
+}
+
 // Whether the job directory holds anything of a run: a checkpoint or a trained step.
 bool holds_a_run(const runtime::JobDir& dir) {
   if (train::latest_checkpoint(dir.checkpoints())) return true;
@@ -77,6 +88,10 @@ int start_run(train::RunContext& ctx, const std::string& run_dir,
               const std::vector<std::string>& overrides) {
   ctx.topology = runtime::detect_topology();
   runtime::init_console_logging(ctx.topology.rank);
+  if (!runtime::resolves_to_cuda(ctx.config.run.device)) {
+    check_cpu_run_fits(ctx.config, overrides, ctx.topology.world_size,
+                       ctx.topology.local_world_size);
+  }
   auto comm = comm::make_mpi_communicator();
   ctx.comm = comm.get();
   runtime::SelectedDevice selected =
@@ -165,8 +180,8 @@ TrainArguments parse_train_arguments(const std::vector<std::string>& args) {
     } else if (arg == "--run-dir") {
       a.run_dir = value_of(args, i);
     } else {
-      throw InputError("command line: unknown argument \"" + arg +
-                       "\" (see zerotune train --help)");
+      throw InputError("command line: unknown argument " + quote_value(arg) +
+                       " (see zerotune train --help)");
     }
   }
   return a;
@@ -195,6 +210,7 @@ int run_train_command(const std::vector<std::string>& args) {
     config::grad_accum_steps(ctx.config, world);
     config::resolve_global_batch(ctx.config, world);
     check_device_fits(ctx.config, a.overrides);
+    check_train_file_set(ctx.config, a.overrides);
   } catch (const InputError& e) {
     throw UniformInputError(e.what());
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,20 +52,39 @@ struct AnyValue {
   std::string describe(std::string_view noun) const { return std::string(noun); }
 };
 
+// "<= max" in a description, when a field has an upper bound.
+inline constexpr int64_t kUnbounded = std::numeric_limits<int64_t>::max();
+inline std::string upper_bound_text(int64_t max) {
+  return max == kUnbounded ? "" : " <= " + std::to_string(max);
+}
+template <class T>
+bool within(const T& v, int64_t max) {
+  return max == kUnbounded || v <= static_cast<T>(max);
+}
+
+// > 0, and at most `max` where a larger value would exhaust memory, overflow a product of
+// fields or make a loop pointless; the bound is part of the documented type.
 struct Positive {
+  int64_t max = kUnbounded;
   template <class T>
   bool accepts(const T& v) const {
-    return v > 0;
+    return v > 0 && within(v, max);
   }
-  std::string describe(std::string_view noun) const { return "positive " + std::string(noun); }
+  std::string describe(std::string_view noun) const {
+    return "positive " + std::string(noun) + upper_bound_text(max);
+  }
 };
 
+// >= 0, and at most `max` (see Positive).
 struct NonNegative {
+  int64_t max = kUnbounded;
   template <class T>
   bool accepts(const T& v) const {
-    return v >= 0;
+    return v >= 0 && within(v, max);
   }
-  std::string describe(std::string_view noun) const { return "non-negative " + std::string(noun); }
+  std::string describe(std::string_view noun) const {
+    return "non-negative " + std::string(noun) + upper_bound_text(max);
+  }
 };
 
 // An integer in lo..hi, both included.
@@ -108,12 +128,15 @@ struct NonEmpty {
   std::string describe(std::string_view noun) const { return "non-empty " + std::string(noun); }
 };
 
-// One path component: a directory name made from it stays one directory.
-struct DirectoryName {
-  bool accepts(const std::string& v) const {
-    return !v.empty() && v != "." && v != ".." && v.find('/') == std::string::npos;
+// A name that becomes part of a file name after runtime::run_dir_stem() replaces the bytes a
+// file name should not hold: non-empty, and short enough that "<name>-<job id>" stays within
+// the 255 bytes a file name can have.
+struct FileNamePart {
+  size_t max_bytes;
+  bool accepts(const std::string& v) const { return !v.empty() && v.size() <= max_bytes; }
+  std::string describe(std::string_view noun) const {
+    return "non-empty " + std::string(noun) + " of at most " + std::to_string(max_bytes) + " bytes";
   }
-  std::string describe(std::string_view) const { return "directory name (no '/')"; }
 };
 
 }  // namespace zerotune::config

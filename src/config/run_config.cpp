@@ -15,6 +15,7 @@
 
 #include "run_config_fields.hpp"
 #include "zerotune/base/error.hpp"
+#include "zerotune/base/quoted.hpp"
 #include "zerotune/config/yaml_document.hpp"
 #include "zerotune/config/yaml_scalar.hpp"
 
@@ -28,6 +29,9 @@ namespace {
 using Origins = std::map<std::string, std::string>;
 
 constexpr std::string_view kOverrideOrigin = "--set ";
+
+// A run config is a few kB; a file past this is a mistake (a data file, /dev/zero).
+constexpr size_t kMaxConfigBytes = size_t{64} << 20;
 
 // Collects the names a visitor is shown: section names, or one section's keys.
 struct NameLister {
@@ -145,11 +149,33 @@ class DocumentReader {
   const YamlNode* mapping_ = nullptr;
 };
 
+// A --set value as a node of type T. For a string field the value is the literal text given
+// (a job name such as `exp #2`, `[ablation]`, `a: b` or `null` stays what it is), unless it is
+// wholly in YAML quotes ("..." or '...'), which are read as YAML (so "" is the empty string).
+// Other types read the text as a YAML scalar, as in a file.
+template <class T>
+YamlNode override_value(const std::string& text, const std::string& source) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    const bool quoted_yaml = text.size() >= 2 && (text.front() == '"' || text.front() == '\'') &&
+                             text.back() == text.front();
+    if (!quoted_yaml) {
+      YamlNode literal;
+      literal.text = text;
+      literal.plain = false;
+      return literal;
+    }
+  }
+  return parse_yaml(text, source);
+}
+
 // Visitor: applies one "section.key=value" override.
 class OverrideApplier {
  public:
-  OverrideApplier(std::string section, std::string key, const YamlNode& value, Origins& origins)
-      : section_(std::move(section)), key_(std::move(key)), value_(value), origins_(origins) {}
+  OverrideApplier(std::string section, std::string key, std::string value, Origins& origins)
+      : section_(std::move(section)),
+        key_(std::move(key)),
+        value_(std::move(value)),
+        origins_(origins) {}
 
   template <class S>
   void section(std::string_view name, std::string_view, S& s) {
@@ -163,7 +189,8 @@ class OverrideApplier {
   template <class T, class Check>
   void field(std::string_view key, T& value, std::string_view, const Check& check) {
     if (key != key_) return;
-    read_field(value_, value, check, std::string(kOverrideOrigin), path());
+    const YamlNode node = override_value<T>(value_, std::string(kOverrideOrigin) + path());
+    read_field(node, value, check, std::string(kOverrideOrigin), path());
     origins_[path()] = std::string(kOverrideOrigin) + path() + ": ";
   }
 
@@ -174,7 +201,7 @@ class OverrideApplier {
 
   std::string section_;
   std::string key_;
-  const YamlNode& value_;
+  std::string value_;
   Origins& origins_;
   bool found_section_ = false;
 };
@@ -190,14 +217,12 @@ void apply_override(const std::string& text, RunConfig& config, Origins& origins
   const size_t dot = spec.find('.');
   if (eq == std::string_view::npos || dot == std::string_view::npos || dot > eq || dot == 0 ||
       dot + 1 == eq) {
-    throw InputError(std::string(kOverrideOrigin) + std::string(spec) +
+    throw InputError(std::string(kOverrideOrigin) + quote_value(spec) +
                      ": expected section.key=value, e.g. --set train.lr=3e-5");
   }
   const std::string section(spec.substr(0, dot));
   const std::string key(spec.substr(dot + 1, eq - dot - 1));
-  const YamlNode value =
-      parse_yaml(spec.substr(eq + 1), std::string(kOverrideOrigin) + section + "." + key);
-  OverrideApplier applier(section, key, value, origins);
+  OverrideApplier applier(section, key, std::string(spec.substr(eq + 1)), origins);
   visit_sections(applier, config);
   if (!applier.found_section()) {
     throw_unknown(std::string(kOverrideOrigin), section + "." + key, "section", section_names());
@@ -285,10 +310,18 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot read config file: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Read at most one byte past the limit: /dev/zero or a multi-GB file is not a config.
+  std::string text;
+  char block[65536];
+  while (text.size() <= kMaxConfigBytes && in.read(block, sizeof(block)).gcount() > 0) {
+    text.append(block, static_cast<size_t>(in.gcount()));
+  }
   if (in.bad()) throw InputError(path + ": cannot read config file: " + std::strerror(errno));
-  return parse_run_config(text.str(), path, overrides);
+  if (text.size() > kMaxConfigBytes) {
+    throw InputError(path + ": larger than " + std::to_string(kMaxConfigBytes >> 20) +
+                     " MiB, too large for a run config");
+  }
+  return parse_run_config(text, path, overrides);
 }
 
 std::string origin_of(const RunConfig& config, const std::vector<std::string>& overrides,
@@ -308,8 +341,12 @@ int64_t grad_accum_steps(const RunConfig& config, int world_size) {
     throw std::invalid_argument("grad_accum_steps: world size " + std::to_string(world_size));
   }
   if (config.train.gradient_accumulation_steps > 0) return config.train.gradient_accumulation_steps;
-  const int64_t per_step = config.train.micro_batch_size * world_size;
-  if (config.train.global_batch_size % per_step != 0) {
+  // A product past int64 is larger than any global batch, so not a divisor of it (and never a
+  // division by the wrapped value).
+  int64_t per_step = 0;
+  const bool overflow =
+      __builtin_mul_overflow(config.train.micro_batch_size, int64_t{world_size}, &per_step);
+  if (overflow || per_step <= 0 || config.train.global_batch_size % per_step != 0) {
     throw InputError(config.source + ": train.global_batch_size " +
                      std::to_string(config.train.global_batch_size) +
                      " is not divisible by micro_batch_size " +

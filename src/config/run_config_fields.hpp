@@ -21,15 +21,34 @@ namespace zerotune::config {
 // the reference (defined beside the checks in run_config.cpp).
 std::vector<std::string> cross_field_rules();
 
+// Upper bounds of fields whose larger values exhaust memory before anything useful happens
+// (model shape, read-ahead), overflow products of fields (batch sizes x world size, steps x
+// epochs), or turn a wait into a busy loop. Far above any real run: GPT-3 175B has 96 layers,
+// 96 heads, n_embd 12288 and a 50257-token vocabulary.
+inline constexpr int64_t kMaxLayers = 1024;
+inline constexpr int64_t kMaxHeads = 1024;
+inline constexpr int64_t kMaxEmbd = 65536;
+inline constexpr int64_t kMaxSeqLen = 1048576;          // 2^20 tokens
+inline constexpr int64_t kMaxVocabSize = 16777216;      // 2^24 tokens
+inline constexpr int64_t kMaxMicroBatch = 1048576;      // 2^20 examples
+inline constexpr int64_t kMaxGlobalBatch = 1073741824;  // 2^30 examples
+inline constexpr int64_t kMaxEpochs = 1000000;
+inline constexpr int64_t kMaxSteps = 1000000000000;  // 10^12 optimizer steps
+inline constexpr int64_t kMaxPrefetchSteps = 64;
+inline constexpr int64_t kMaxKeptCheckpoints = 1000000;
+inline constexpr int64_t kMaxMonitorIntervalMs = 3600000;  // one hour
+// 255 bytes in a file name, less "-" and a job id or timestamp.
+inline constexpr size_t kMaxRunNameBytes = 200;
+
 template <class V>
 void visit_fields(V& v, ModelConfig& c) {
   v.field("arch", c.arch, "model family", OneOf{{"gpt2"}});
-  v.field("n_layer", c.n_layer, "number of transformer blocks", Positive{});
-  v.field("n_head", c.n_head, "attention heads per block; must divide n_embd", Positive{});
-  v.field("n_embd", c.n_embd, "width of the residual stream (embedding size)", Positive{});
-  v.field("seq_len", c.seq_len, "tokens per example (context length)", Positive{});
+  v.field("n_layer", c.n_layer, "number of transformer blocks", Positive{kMaxLayers});
+  v.field("n_head", c.n_head, "attention heads per block; must divide n_embd", Positive{kMaxHeads});
+  v.field("n_embd", c.n_embd, "width of the residual stream (embedding size)", Positive{kMaxEmbd});
+  v.field("seq_len", c.seq_len, "tokens per example (context length)", Positive{kMaxSeqLen});
   v.field("vocab_size", c.vocab_size, "vocabulary size (50257 for the GPT-2 tokenizer)",
-          Positive{});
+          Positive{kMaxVocabSize});
   v.field("init", c.init,
           "`random`, or a safetensors file with Hugging Face GPT-2 names to start from",
           NonEmpty{});
@@ -54,28 +73,30 @@ void visit_fields(V& v, DataConfig& c) {
           AnyValue{});
   v.field("prefetch_steps", c.prefetch_steps,
           "batches read ahead on a background thread; 0: read on the training thread",
-          NonNegative{});
+          NonNegative{kMaxPrefetchSteps});
 }
 
 template <class V>
 void visit_fields(V& v, TrainConfig& c) {
   v.field("micro_batch_size", c.micro_batch_size, "examples per rank per forward/backward",
-          Positive{});
+          Positive{kMaxMicroBatch});
   v.field("global_batch_size", c.global_batch_size,
           "examples per optimizer step over all ranks: micro_batch_size x world size x "
           "gradient accumulation steps",
-          Positive{});
+          Positive{kMaxGlobalBatch});
   v.field("gradient_accumulation_steps", c.gradient_accumulation_steps,
           "micro-batches per rank per optimizer step, given instead of global_batch_size (set "
           "one of the two, as in DeepSpeed): the global batch is then micro_batch_size x world "
           "size x this, so it follows the rank count; 0: derived from global_batch_size",
-          NonNegative{});
-  v.field("epochs", c.epochs, "passes over the training data", Positive{});
-  v.field("max_steps", c.max_steps, "optimizer steps to run; > 0 overrides epochs", NonNegative{});
+          NonNegative{kMaxGlobalBatch});
+  v.field("epochs", c.epochs, "passes over the training data", Positive{kMaxEpochs});
+  v.field("max_steps", c.max_steps, "optimizer steps to run; > 0 overrides epochs",
+          NonNegative{kMaxSteps});
   v.field("lr", c.lr, "peak learning rate", Positive{});
   v.field("schedule", c.schedule, "learning-rate schedule after warmup",
           OneOf{{"cosine", "linear", "constant"}});
-  v.field("warmup_steps", c.warmup_steps, "steps of linear warmup from 0 to lr", NonNegative{});
+  v.field("warmup_steps", c.warmup_steps, "steps of linear warmup from 0 to lr",
+          NonNegative{kMaxSteps});
   v.field("min_lr_ratio", c.min_lr_ratio, "final lr = lr x min_lr_ratio (cosine and linear)",
           Fraction{true});
   v.field("weight_decay", c.weight_decay,
@@ -142,7 +163,7 @@ void visit_fields(V& v, CheckpointConfig& c) {
           "the end, `no` never (benchmarks; a stop signal still saves)",
           OneOf{{"steps", "epoch", "no"}});
   v.field("keep_last", c.keep_last, "complete checkpoints kept; older ones are deleted",
-          Positive{});
+          Positive{kMaxKeptCheckpoints});
 }
 
 template <class V>
@@ -152,15 +173,18 @@ void visit_fields(V& v, LogConfig& c) {
 
 template <class V>
 void visit_fields(V& v, MonitorConfig& c) {
-  v.field("interval_ms", c.interval_ms, "memory monitor sampling interval", Positive{});
+  v.field("interval_ms", c.interval_ms, "memory monitor sampling interval",
+          Positive{kMaxMonitorIntervalMs});
 }
 
 template <class V>
 void visit_fields(V& v, RunSection& c) {
   v.field("root", c.root, "directory that holds the run directories", NonEmpty{});
   v.field("name", c.name,
-          "job name: the run directory is `ROOT/NAME-ID` (ID: the SLURM job id, else a timestamp)",
-          DirectoryName{});
+          "job name: the run directory is `ROOT/NAME-ID` (ID: the SLURM job id, else a timestamp); "
+          "bytes other than letters, digits, `.`, `_`, `-` and `+` become `_` there, and so does "
+          "a leading `.` (`exp #2` -> `exp__2`)",
+          FileNamePart{kMaxRunNameBytes});
   v.field("device", c.device,
           "where to train: `cuda` (one GPU per rank, picked by the node-local rank), `cpu`, or "
           "`auto` (CUDA when the build has it and a GPU is visible)",

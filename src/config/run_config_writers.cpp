@@ -74,10 +74,15 @@ std::string reference_markdown() {
   writer.text =
       "# Run config reference\n\n"
       "A run config is a YAML file with the sections below (`zerotune train --config FILE`);\n"
-      "`--set section.key=value` overrides one field from the command line. Every key is\n"
-      "optional and falls back to its default; unknown sections and keys, values of the wrong\n"
-      "type and values out of range are errors that name the line. The run directory's\n"
-      "`config.yaml` holds the resolved config, every field included.\n\n"
+      "`--set section.key=value` overrides one field from the command line: the value is\n"
+      "read as YAML for numbers and booleans and taken literally for strings (`--set\n"
+      "run.name=exp #2` is the name `exp #2`; a value wholly in quotes is a quoted YAML\n"
+      "string, so `--set data.eval_file=\"\"` is empty). Every key is optional and falls back\n"
+      "to its default; unknown sections and keys, values of the wrong type and values out of\n"
+      "range are errors that name the line. Upper bounds (`<= N`) sit far above any real run\n"
+      "and stop values that would exhaust memory or overflow before anything is allocated;\n"
+      "a CPU run also checks the memory its model and batch need against the node's. The run\n"
+      "directory's `config.yaml` holds the resolved config, every field included.\n\n"
       "This page is generated from the schema in `src/config/run_config_fields.hpp`\n"
       "(`reference_markdown()`); a test fails when the two differ.\n";
   RunConfig defaults;

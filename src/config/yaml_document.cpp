@@ -2,10 +2,13 @@
 
 #include <yaml.h>
 
+#include <cstdint>
 #include <map>
+#include <string>
 #include <utility>
 
 #include "zerotune/base/error.hpp"
+#include "zerotune/base/quoted.hpp"
 
 namespace zerotune::config {
 
@@ -30,13 +33,15 @@ std::string YamlNode::describe() const {
     case Kind::kScalar:
       break;
   }
-  return "\"" + text + "\"";
+  return quote_value(text);
 }
 
 namespace {
 
 // Nesting deeper than this is not a config; the limit keeps the recursion off the stack's end.
 constexpr int kMaxDepth = 64;
+// More nodes than this is not a config (a full one has a few hundred).
+constexpr int64_t kMaxNodes = 1000000;
 
 const std::string kStrTag = "tag:yaml.org,2002:str";
 
@@ -113,6 +118,7 @@ class TreeBuilder {
   // Builds the node that starts with `event` (consuming its events up to its end).
   YamlNode node(const yaml_event_t& event, int depth) {
     if (depth > kMaxDepth) events_.fail(event.start_mark, "nesting too deep");
+    count_nodes(event, 1);
     YamlNode out;
     out.line = static_cast<int>(event.start_mark.line) + 1;
     out.column = static_cast<int>(event.start_mark.column) + 1;
@@ -149,18 +155,37 @@ class TreeBuilder {
     return out;
   }
 
+  // Aliases copy what they name, so nested aliases can make a short text into a huge tree
+  // ("billion laughs"): count the nodes built and stop at kMaxNodes.
+  void count_nodes(const yaml_event_t& event, int64_t added) {
+    nodes_ += added;
+    if (nodes_ > kMaxNodes) {
+      events_.fail(event.start_mark, "document too large (more than " + std::to_string(kMaxNodes) +
+                                         " nodes, counting what aliases repeat)");
+    }
+  }
+
+  static int64_t size_of(const YamlNode& n) {
+    int64_t size = 1;
+    for (const YamlNode& item : n.items) size += size_of(item);
+    for (const YamlEntry& entry : n.entries) size += 1 + size_of(entry.value);
+    return size;
+  }
+
   void mapping_entries(YamlNode& mapping, int depth) {
+    std::map<std::string, int> first_lines;  // key -> its line
     for (;;) {
       const yaml_event_t& key_event = events_.next();
       if (key_event.type == YAML_MAPPING_END_EVENT) return;
       const yaml_mark_t key_mark = key_event.start_mark;
       YamlNode key = node(key_event, depth + 1);
       if (!key.is_scalar()) events_.fail(key_mark, "mapping keys must be scalars");
-      for (const YamlEntry& seen : mapping.entries) {
-        if (seen.key == key.text) {
-          events_.fail(key_mark, "duplicate key \"" + key.text + "\" (first at line " +
-                                     std::to_string(seen.line) + ")");
-        }
+      // A map, not a scan of the entries so far: a hostile file's cost stays n log n in its
+      // number of keys.
+      const auto [seen, fresh] = first_lines.emplace(key.text, key.line);
+      if (!fresh) {
+        events_.fail(key_mark, "duplicate key " + quote_value(key.text) + " (first at line " +
+                                   std::to_string(seen->second) + ")");
       }
       YamlNode value = node(events_.next(), depth + 1);
       mapping.entries.push_back(
@@ -172,6 +197,7 @@ class TreeBuilder {
     const std::string anchor = name_of(event.data.alias.anchor);
     auto it = anchors_.find(anchor);
     if (it == anchors_.end()) events_.fail(event.start_mark, "unknown alias *" + anchor);
+    count_nodes(event, size_of(it->second));
     YamlNode copy = it->second;
     copy.line = static_cast<int>(event.start_mark.line) + 1;
     copy.column = static_cast<int>(event.start_mark.column) + 1;
@@ -184,6 +210,7 @@ class TreeBuilder {
 
   EventReader events_;
   std::map<std::string, YamlNode> anchors_;
+  int64_t nodes_ = 0;
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -10,11 +11,29 @@
 namespace zerotune::data {
 
 std::string read_file_bytes(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw InputError(path + ": is a directory, expected a file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot read (" + std::strerror(errno) + ")");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw InputError(path + ": read failed (" + std::strerror(errno) + ")");
   return bytes;
+}
+
+std::string_view with_unix_line_endings(std::string_view text, std::string& storage) {
+  if (text.find('\r') == std::string_view::npos) return text;
+  storage.clear();
+  storage.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\r') {
+      storage += text[i];
+    } else if (i + 1 >= text.size() || text[i + 1] != '\n') {
+      storage += '\n';  // a lone '\r'; a '\r' before '\n' is dropped
+    }
+  }
+  return storage;
 }
 
 std::optional<size_t> find_invalid_utf8(std::string_view text) {
@@ -103,6 +122,15 @@ nlohmann::json parse_json(std::string_view text, std::string_view source) {
     }
     throw InputError(std::string(source) + ":" + std::to_string(pos.line) + ":" +
                      std::to_string(pos.column) + ": malformed JSON: " + detail);
+  } catch (const nlohmann::json::exception& e) {
+    // Well-formed JSON this reader cannot hold, such as a number past the range of a double
+    // (out_of_range.406 "number overflow parsing '1e999'").
+    std::string detail = e.what();
+    if (const size_t bracket = detail.find("] ");
+        detail.starts_with("[") && bracket != std::string::npos) {
+      detail = detail.substr(bracket + 2);
+    }
+    throw InputError(std::string(source) + ": unreadable JSON: " + detail);
   }
 }
 

@@ -103,6 +103,26 @@ void read_runs(hid_t dataset, hid_t memory_type, size_t element_bytes, const std
   }
 }
 
+// Runs `body`; an HDF5 failure in it is a fault of the file (truncated, a corrupt header or
+// chunk, a compression filter this HDF5 build lacks), so it becomes an InputError naming the
+// file and what was being read. A failing disk looks the same from here; the message keeps
+// HDF5's own words for telling them apart.
+template <class Body>
+void as_file_error(const std::string& path, const std::string& what, Body&& body) {
+  try {
+    body();
+  } catch (const LibraryError& e) {
+    throw InputError(path + ": " + what +
+                     " (truncated or corrupt HDF5 file, or compressed with a filter this HDF5 "
+                     "lacks?): " +
+                     e.what());
+  }
+}
+
+// Longest row a token file may declare: far above any model.seq_len (<= 2^20), and small
+// enough that a batch of rows is never sized by a corrupt header.
+constexpr int64_t kMaxTokenFileSeqLen = int64_t{1} << 24;
+
 }  // namespace
 
 struct TokenFile::Impl {
@@ -120,7 +140,17 @@ struct TokenFile::Impl {
 TokenFile::TokenFile(const std::string& path) : impl_(std::make_unique<Impl>()) {
   TokenFileInfo& info = impl_->info;
   info.path = path;
-  if (!std::filesystem::exists(path)) throw InputError(path + ": no such file");
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": no such file");
+  if (std::filesystem::is_directory(path, ec)) {
+    throw InputError(path + ": is a directory, expected an HDF5 token file from zerotune prep");
+  }
+  as_file_error(path, "cannot read the token file", [&] { open_and_check(); });
+}
+
+void TokenFile::open_and_check() {
+  TokenFileInfo& info = impl_->info;
+  const std::string& path = info.path;
   auto lock = hdf5_lock();
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     hdf5_error_stack();  // clear it
@@ -153,9 +183,9 @@ TokenFile::TokenFile(const std::string& path) : impl_(std::make_unique<Impl>()) 
     throw InputError(path + ": attribute 'vocab_size': expected a positive int32, got " +
                      std::to_string(info.vocab_size));
   }
-  if (info.seq_len <= 0) {
-    throw InputError(path + ": attribute 'seq_len': expected a positive integer, got " +
-                     std::to_string(info.seq_len));
+  if (info.seq_len <= 0 || info.seq_len > kMaxTokenFileSeqLen) {
+    throw InputError(path + ": attribute 'seq_len': expected a positive integer <= " +
+                     std::to_string(kMaxTokenFileSeqLen) + ", got " + std::to_string(info.seq_len));
   }
   for (const auto& [name, value] : {std::pair{"eos_token_id", info.eos_token_id},
                                     std::pair{"pad_token_id", info.pad_token_id}}) {
@@ -218,9 +248,11 @@ TokenExamples TokenFile::read_rows(const std::vector<int64_t>& rows) const {
   std::vector<uint8_t> mask(unique_rows * seq_len);
   if (!runs.empty()) {
     auto lock = hdf5_lock();
-    read_runs(impl_->input_ids.get(), H5T_NATIVE_INT32, 4, runs, seq_len, ids.data());
-    read_runs(impl_->labels.get(), H5T_NATIVE_INT32, 4, runs, seq_len, labels.data());
-    read_runs(impl_->attention_mask.get(), H5T_NATIVE_UINT8, 1, runs, seq_len, mask.data());
+    as_file_error(info.path, "cannot read rows of /input_ids, /labels, /attention_mask", [&] {
+      read_runs(impl_->input_ids.get(), H5T_NATIVE_INT32, 4, runs, seq_len, ids.data());
+      read_runs(impl_->labels.get(), H5T_NATIVE_INT32, 4, runs, seq_len, labels.data());
+      read_runs(impl_->attention_mask.get(), H5T_NATIVE_UINT8, 1, runs, seq_len, mask.data());
+    });
   }
 
   TokenExamples out;

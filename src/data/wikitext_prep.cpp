@@ -44,6 +44,9 @@ WikitextPrepStats prep_wikitext(std::string_view text, std::string_view source,
                                 const ExampleSink& sink) {
   if (seq_len <= 0) throw std::invalid_argument("prep_wikitext: seq_len must be positive");
   check_utf8(text, source);
+  // Title lines are found line by line: "\r\n" files must split as "\n" files do.
+  std::string unix_text;
+  text = with_unix_line_endings(text, unix_text);
   WikitextPrepStats stats;
   std::vector<int32_t> stream;  // tokens not yet in a block
   TokenExamples rows;

@@ -1,10 +1,13 @@
 #include "zerotune/model/gpt2_hf.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <string_view>
 
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
@@ -31,6 +34,55 @@ bool ignored_tensor(const std::string& bare_name) {
   return bare_name == "lm_head.weight" || std::regex_match(bare_name, mask_buffer);
 }
 
+// The tensor named `bare` with or without the "transformer." prefix, or nullptr.
+const SafetensorsTensor* find_either(const SafetensorsFile& file, const std::string& bare) {
+  if (const SafetensorsTensor* t = file.find(kPrefix + bare)) return t;
+  return file.find(bare);
+}
+
+// The model shape the file's tensors show (blocks h.0 .. h.{L-1}, wte [vocab_size, n_embd],
+// wpe [seq_len, n_embd]) against the config's, so that the weights of another model name the
+// config key that differs ("model.n_layer: the file has 4 blocks") instead of a tensor.
+// n_head does not show in the tensors' shapes.
+void check_model_shape(const SafetensorsFile& file, const Gpt2Shape& shape,
+                       const std::filesystem::path& path) {
+  auto differs = [&](const char* key, int64_t in_file, int64_t in_config, const std::string& how) {
+    if (in_file != in_config) {
+      throw InputError(path.string() + ": model." + key + ": the file has " +
+                       std::to_string(in_file) + " (" + how + "), the config has " +
+                       std::to_string(in_config) + " (does the config match the weights?)");
+    }
+  };
+  int64_t blocks = 0;
+  for (const auto& t : file.tensors()) {
+    std::string_view bare = t.name;
+    if (bare.starts_with(kPrefix)) bare.remove_prefix(std::string_view(kPrefix).size());
+    if (!bare.starts_with("h.")) continue;
+    bare.remove_prefix(2);
+    int64_t index = -1;
+    const auto [end, ec] = std::from_chars(bare.data(), bare.data() + bare.size(), index);
+    if (ec == std::errc() && end != bare.data() && index >= 0 && index < (int64_t{1} << 40)) {
+      blocks = std::max(blocks, index + 1);
+    }
+  }
+  if (blocks > 0)
+    differs("n_layer", blocks, shape.n_layer, "blocks h.0 .. h." + std::to_string(blocks - 1));
+  if (const SafetensorsTensor* wte = find_either(file, "wte.weight");
+      wte && wte->shape.size() == 2) {
+    differs("vocab_size", wte->shape[0], shape.vocab_size, "rows of wte.weight");
+    differs("n_embd", wte->shape[1], shape.n_embd, "columns of wte.weight");
+  }
+  if (const SafetensorsTensor* wpe = find_either(file, "wpe.weight");
+      wpe && wpe->shape.size() == 2) {
+    differs("seq_len", wpe->shape[0], shape.seq_len, "rows of wpe.weight");
+  }
+}
+
+bool is_floating(DType dtype) {
+  return dtype == DType::kF32 || dtype == DType::kF64 || dtype == DType::kF16 ||
+         dtype == DType::kBF16;
+}
+
 }  // namespace
 
 template <typename T>
@@ -41,6 +93,7 @@ void load_gpt2_safetensors(const std::filesystem::path& path, const Gpt2Layout& 
                                 " buffers for " + std::to_string(layout.units.size()) + " units");
   }
   const SafetensorsFile file(path);
+  check_model_shape(file, layout.shape, path);
 
   // Map each file tensor to its bare name; refuse strangers and duplicates.
   std::map<std::string, std::string> file_name_of;  // bare name -> name in the file
@@ -74,6 +127,13 @@ void load_gpt2_safetensors(const std::filesystem::path& path, const Gpt2Layout& 
       if (t.shape != spec.shape) {
         throw InputError(path.string() + ": tensor \"" + t.name + "\" has shape " +
                          shape_string(t.shape) + ", expected " + shape_string(spec.shape));
+      }
+      // The generic reader converts integer tensors too; weights of an integer dtype are a
+      // different file (token ids, masks), not parameters.
+      if (!is_floating(t.dtype)) {
+        throw InputError(path.string() + ": tensor \"" + t.name + "\" has dtype " +
+                         dtype_name(t.dtype) +
+                         ", expected a floating-point dtype (F32, F16, BF16 or F64)");
       }
       file.read(t.name, std::span<T>(units[u] + spec.offset, static_cast<size_t>(spec.numel)));
     }

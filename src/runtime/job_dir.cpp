@@ -33,7 +33,7 @@ std::string timestamp_now() {
   return buf;
 }
 
-// Newest "<root>/<name>-*" holding checkpoints/latest, or "".
+// Newest "<root>/<stem>-*" holding checkpoints/latest, or "".
 std::string newest_resumable(const fs::path& root, const std::string& name) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) return "";
@@ -62,15 +62,27 @@ fs::path JobDir::log_file(int rank) const {
   return root_ / "logs" / rank_file("rank", rank, "log");
 }
 
+std::string run_dir_stem(const std::string& run_name) {
+  std::string stem = run_name;
+  for (char& c : stem) {
+    const bool kept = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-' || c == '+';
+    if (!kept) c = '_';
+  }
+  if (!stem.empty() && stem[0] == '.') stem[0] = '_';
+  return stem;
+}
+
 std::string job_dir_name(const std::string& run_name, const Topology& topology) {
-  return run_name + "-" + (topology.job_id.empty() ? timestamp_now() : topology.job_id);
+  return run_dir_stem(run_name) + "-" +
+         (topology.job_id.empty() ? timestamp_now() : topology.job_id);
 }
 
 JobDir create_job_dir(const std::string& run_root, const std::string& run_name,
                       const std::string& explicit_dir, bool resume_auto, const Topology& topology) {
   std::string path = explicit_dir;
   if (path.empty() && resume_auto && topology.job_id.empty()) {
-    path = newest_resumable(run_root, run_name);
+    path = newest_resumable(run_root, run_dir_stem(run_name));
   }
   if (path.empty()) path = (fs::path(run_root) / job_dir_name(run_name, topology)).string();
   for (const char* sub : {"memory", "logs", "checkpoints"}) {

@@ -10,6 +10,7 @@
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/hdf5_handle.hpp"
+#include "zerotune/base/quoted.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 
@@ -285,24 +286,78 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
   return final_dir;
 }
 
-TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine,
-                                 comm::Communicator& comm) {
-  std::ifstream meta_in(dir / "meta.json");
-  if (!meta_in) throw InputError((dir / "meta.json").string() + ": checkpoint metadata is missing");
+namespace {
+
+// What load_checkpoint needs from meta.json, checked field by field: a hand-edited, truncated
+// or foreign file is an InputError naming meta.json and the field, never a JSON library
+// exception.
+struct CheckpointMeta {
+  std::string optimizer;
+  int world_size = 1;
+  bool shared = true;  // layout "shared" (one state.h5) or "per_rank"
+};
+
+// Ranks a checkpoint may name; more is a corrupt file, not a cluster.
+constexpr int64_t kMaxSavedWorld = int64_t{1} << 24;
+
+CheckpointMeta read_checkpoint_meta(const fs::path& path) {
+  const std::string where = path.string() + ": ";
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    throw InputError(where + "checkpoint metadata is missing (or not a file)");
+  }
   nlohmann::json meta;
   try {
-    meta = nlohmann::json::parse(meta_in);
-  } catch (const std::exception& e) {
-    throw InputError((dir / "meta.json").string() + ": " + e.what());
+    std::ifstream in(path);
+    meta = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(where + "not valid JSON (truncated?): " + e.what());
   }
-  const std::string saved_optimizer = meta.value("optimizer", "");
+  if (!meta.is_object())
+    throw InputError(where + "expected a JSON object, got " + meta.type_name());
+  CheckpointMeta out;
+  auto field = [&](const char* name) -> const nlohmann::json* {
+    const auto it = meta.find(name);
+    return it == meta.end() ? nullptr : &*it;
+  };
+  if (const auto* v = field("optimizer")) {
+    if (!v->is_string()) {
+      throw InputError(where + "optimizer: expected a string, got " + v->type_name());
+    }
+    out.optimizer = v->get<std::string>();
+  }
+  if (const auto* v = field("world_size")) {
+    if (!v->is_number_integer() || v->get<int64_t>() < 1 || v->get<int64_t>() > kMaxSavedWorld) {
+      throw InputError(where + "world_size: expected an integer in 1.." +
+                       std::to_string(kMaxSavedWorld) + ", got " +
+                       (v->is_number() ? v->dump() : std::string(v->type_name())));
+    }
+    out.world_size = static_cast<int>(v->get<int64_t>());
+  }
+  if (const auto* v = field("layout")) {
+    if (!v->is_string() || (*v != "shared" && *v != "per_rank")) {
+      throw InputError(
+          where + "layout: expected \"shared\" or \"per_rank\", got " +
+          (v->is_string() ? quote_value(v->get<std::string>()) : std::string(v->type_name())));
+    }
+    out.shared = *v == "shared";
+  }
+  return out;
+}
+
+}  // namespace
+
+TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine,
+                                 comm::Communicator& comm) {
+  const CheckpointMeta meta = read_checkpoint_meta(dir / "meta.json");
+  const std::string& saved_optimizer = meta.optimizer;
   if (saved_optimizer != optimizer_state_name(engine.optimizer().kind, 0)) {
     throw InputError((dir / "meta.json").string() + ": optimizer: checkpoint has " +
-                     saved_optimizer + " state, train.optimizer asks for " +
+                     quote_value(saved_optimizer) + " state, train.optimizer asks for " +
                      optimizer_state_name(engine.optimizer().kind, 0));
   }
-  const int saved_world = meta.value("world_size", 1);
-  const bool shared = meta.value("layout", "shared") == "shared";
+  const int saved_world = meta.world_size;
+  const bool shared = meta.shared;
 
   auto hdf5 = hdf5_lock();  // the data loader's thread may be reading a token file
   // One open file per source: the shared state.h5, or each saved rank's file.

@@ -48,11 +48,17 @@ std::string resolve_data_file(const std::string& name, const std::string& split,
   return path.string();
 }
 
+// Errors name the config field that gave the path ("data.train_file: /dev/null: ...").
 std::shared_ptr<const data::TokenFile> open_token_file(const std::string& path,
-                                                       const config::ModelConfig& m) {
-  auto file = std::make_shared<const data::TokenFile>(path);
-  data::check_fits_model(file->info(), m.vocab_size, m.seq_len);
-  return file;
+                                                       const config::ModelConfig& m,
+                                                       const char* field) {
+  try {
+    auto file = std::make_shared<const data::TokenFile>(path);
+    data::check_fits_model(file->info(), m.vocab_size, m.seq_len);
+    return file;
+  } catch (const InputError& e) {
+    throw InputError(std::string(field) + ": " + e.what());
+  }
 }
 
 DType compute_dtype_of(const std::string& precision) {
@@ -97,7 +103,7 @@ class Trainer {
 
     const std::string train_path =
         resolve_data_file(cfg_.data.train_file, "train", ctx, 6000, cfg_.train.seed + 11);
-    train_file_ = open_token_file(train_path, cfg_.model);
+    train_file_ = open_token_file(train_path, cfg_.model, "data.train_file");
     data::LoaderConfig lc;
     lc.micro_batch = cfg_.train.micro_batch_size;
     lc.grad_accum = grad_accum_;
@@ -117,7 +123,7 @@ class Trainer {
     if (!cfg_.data.eval_file.empty()) {
       const std::string eval_path =
           resolve_data_file(cfg_.data.eval_file, "validation", ctx, 256, cfg_.train.seed + 12);
-      eval_file_ = open_token_file(eval_path, cfg_.model);
+      eval_file_ = open_token_file(eval_path, cfg_.model, "data.eval_file");
     }
     // Activations follow the longest row of the data, not the position table's length.
     data_seq_len_ = train_file_->info().seq_len;

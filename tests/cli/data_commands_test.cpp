@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_one_line_and_leave_nothing) {
              "prep wikitext: --out is required (see zerotune prep wikitext --help)");
   BOOST_TEST(prep_error({"wikitext", "--input", short_text, "--tokenizer", tok, "--out", out,
                          "--seq-len", "0"}) ==
-             "prep wikitext: --seq-len: expected a positive integer, got \"0\"");
+             "prep wikitext: --seq-len: expected a positive integer <= 1048576, got \"0\"");
   BOOST_TEST(prep_error({"wikitext", "--bogus"}) ==
              "prep wikitext: unknown option --bogus (see zerotune prep wikitext --help)");
   BOOST_TEST(prep_error({"squad", "--input", v2, "--tokenizer", tok, "--out", out, "--loss-on",

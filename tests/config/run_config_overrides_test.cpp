@@ -35,6 +35,31 @@ BOOST_AUTO_TEST_CASE(set_override_applies) {
   BOOST_TEST(c.train.micro_batch_size == 4);
 }
 
+// Job scripts pass $SLURM_JOB_NAME as run.name: a string field's --set value is the text
+// given, YAML syntax and all; only a value wholly in quotes is read as a quoted YAML string.
+BOOST_AUTO_TEST_CASE(string_override_is_the_literal_text) {
+  for (const char* name : {"exp #2", "[ablation]", "a: b", "null", "@home", "{x}", "~", "'a' b",
+                           "\"a\" b", "-", "a\tb", "*ref"}) {
+    BOOST_TEST_CONTEXT(name) {
+      const RunConfig c = parse_run_config(kBase, "base.yaml", {std::string("run.name=") + name});
+      BOOST_TEST(c.run.name == name);
+    }
+  }
+  BOOST_TEST(parse_run_config(kBase, "base.yaml", {"run.name='it''s'"}).run.name == "it's");
+  BOOST_TEST(parse_run_config(kBase, "base.yaml", {"data.eval_file=\"\""}).data.eval_file == "");
+  // Other types still read YAML: the literal text "null" is no number.
+  BOOST_TEST(override_error({"train.epochs=null"}) ==
+             "--set train.epochs: expected a positive integer <= 1000000, got \"null\"");
+}
+
+// A malformed --set of any size is quoted by a short prefix.
+BOOST_AUTO_TEST_CASE(malformed_override_is_quoted_by_a_prefix) {
+  const std::string message = override_error({std::string(200000, 'x')});
+  BOOST_TEST(message == "--set \"" + std::string(64, 'x') +
+                            "...\" (200000 bytes): expected section.key=value, e.g. --set "
+                            "train.lr=3e-5");
+}
+
 BOOST_AUTO_TEST_CASE(later_override_wins_and_set_prefix_is_accepted) {
   const RunConfig c =
       parse_run_config(kBase, "base.yaml", {"--set train.lr=1e-3", "--set=train.lr=2e-3"});
@@ -47,12 +72,13 @@ BOOST_AUTO_TEST_CASE(override_type_error_names_the_override) {
   BOOST_TEST(override_error({"zero.stage=5"}) ==
              "--set zero.stage: expected an integer in 0..3, got \"5\"");
   BOOST_TEST(override_error({"train.micro_batch_size='8'"}) ==
-             "--set train.micro_batch_size: expected a positive integer, got \"8\" (quoted, so a "
+             "--set train.micro_batch_size: expected a positive integer <= 1048576, got \"8\" "
+             "(quoted, so a "
              "string)");
   BOOST_TEST(override_error({"train.epochs={a: 1}"}) ==
-             "--set train.epochs: expected a positive integer, got a mapping");
+             "--set train.epochs: expected a positive integer <= 1000000, got a mapping");
   BOOST_TEST(override_error({"train.epochs="}) ==
-             "--set train.epochs: expected a positive integer, got \"\"");
+             "--set train.epochs: expected a positive integer <= 1000000, got \"\"");
   // A value that is not even YAML: libyaml's message, placed in the value.
   BOOST_TEST(override_error({"train.lr=[1"}) ==
              "--set train.lr:2:1: did not find expected ',' or ']' (while parsing a flow sequence "
@@ -71,8 +97,8 @@ BOOST_AUTO_TEST_CASE(override_unknown_key_is_an_error) {
 BOOST_AUTO_TEST_CASE(override_without_section_key_value_is_an_error) {
   for (const char* bad : {"lr=3e-5", "train.lr", "=3", ".lr=1", "train.=1"}) {
     BOOST_TEST_CONTEXT(bad) {
-      BOOST_TEST(override_error({bad}) == std::string("--set ") + bad +
-                                              ": expected section.key=value, e.g. --set "
+      BOOST_TEST(override_error({bad}) == std::string("--set \"") + bad +
+                                              "\": expected section.key=value, e.g. --set "
                                               "train.lr=3e-5");
     }
   }

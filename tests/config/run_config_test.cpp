@@ -95,15 +95,17 @@ BOOST_AUTO_TEST_CASE(rejects_wrong_type) {
       "# ZeRO-3\nmodel:\n  n_layer: 2\n  n_head: 2\n  n_embd: 64\n  seq_len: 64\n"
       "  vocab_size: 256\ndata:\n  train_file: synthetic\n  shuffle: true\ntrain:\n  epochs: 1\n"
       "  lr: 3.0e-4\n  micro_batch_size: eight\n";
-  BOOST_TEST(input_error([&] { parse_run_config(zero3, "configs/zero3.yaml"); }) ==
-             "configs/zero3.yaml:14: train.micro_batch_size: expected a positive integer, got "
-             "\"eight\"");
+  BOOST_TEST(
+      input_error([&] { parse_run_config(zero3, "configs/zero3.yaml"); }) ==
+      "configs/zero3.yaml:14: train.micro_batch_size: expected a positive integer <= 1048576, got "
+      "\"eight\"");
   BOOST_TEST(parse_error("train:\n  lr: fast\n") ==
              "t.yaml:2: train.lr: expected a positive number, got \"fast\"");
   BOOST_TEST(parse_error("train:\n  epochs: 1.5\n") ==
-             "t.yaml:2: train.epochs: expected a positive integer, got \"1.5\"");
+             "t.yaml:2: train.epochs: expected a positive integer <= 1000000, got \"1.5\"");
   BOOST_TEST(parse_error("train:\n  micro_batch_size: \"8\"\n") ==
-             "t.yaml:2: train.micro_batch_size: expected a positive integer, got \"8\" (quoted, "
+             "t.yaml:2: train.micro_batch_size: expected a positive integer <= 1048576, got \"8\" "
+             "(quoted, "
              "so a string)");
   BOOST_TEST(parse_error("zero:\n  offload: yes\n") ==
              "t.yaml:2: zero.offload: expected a boolean (true or false), got \"yes\"");
@@ -136,14 +138,16 @@ BOOST_AUTO_TEST_CASE(rejects_out_of_range) {
       {"train:\n  lr: 0\n", "t.yaml:2: train.lr: expected a positive number, got \"0\""},
       {"train:\n  lr: -1e-4\n", "t.yaml:2: train.lr: expected a positive number, got \"-1e-4\""},
       {"train:\n  warmup_steps: -5\n",
-       "t.yaml:2: train.warmup_steps: expected a non-negative integer, got \"-5\""},
+       "t.yaml:2: train.warmup_steps: expected a non-negative integer <= 1000000000000, got "
+       "\"-5\""},
       {"train:\n  max_steps: -1\n",
-       "t.yaml:2: train.max_steps: expected a non-negative integer, got \"-1\""},
+       "t.yaml:2: train.max_steps: expected a non-negative integer <= 1000000000000, got \"-1\""},
       {"train:\n  micro_batch_size: 0\n",
-       "t.yaml:2: train.micro_batch_size: expected a positive integer, got \"0\""},
+       "t.yaml:2: train.micro_batch_size: expected a positive integer <= 1048576, got \"0\""},
       {"train:\n  global_batch_size: 0\n",
-       "t.yaml:2: train.global_batch_size: expected a positive integer, got \"0\""},
-      {"train:\n  epochs: 0\n", "t.yaml:2: train.epochs: expected a positive integer, got \"0\""},
+       "t.yaml:2: train.global_batch_size: expected a positive integer <= 1073741824, got \"0\""},
+      {"train:\n  epochs: 0\n",
+       "t.yaml:2: train.epochs: expected a positive integer <= 1000000, got \"0\""},
       {"train:\n  min_lr_ratio: 1.5\n",
        "t.yaml:2: train.min_lr_ratio: expected a number in [0, 1], got \"1.5\""},
       {"train:\n  weight_decay: -0.1\n",
@@ -156,30 +160,32 @@ BOOST_AUTO_TEST_CASE(rejects_out_of_range) {
       {"train:\n  eps: 0\n", "t.yaml:2: train.eps: expected a positive number, got \"0\""},
       {"train:\n  momentum: 1\n",
        "t.yaml:2: train.momentum: expected a number in [0, 1), got \"1\""},
-      {"model:\n  n_layer: 0\n", "t.yaml:2: model.n_layer: expected a positive integer, got \"0\""},
-      {"model:\n  n_head: 0\n", "t.yaml:2: model.n_head: expected a positive integer, got \"0\""},
+      {"model:\n  n_layer: 0\n",
+       "t.yaml:2: model.n_layer: expected a positive integer <= 1024, got \"0\""},
+      {"model:\n  n_head: 0\n",
+       "t.yaml:2: model.n_head: expected a positive integer <= 1024, got \"0\""},
       {"model:\n  n_embd: -64\n",
-       "t.yaml:2: model.n_embd: expected a positive integer, got \"-64\""},
-      {"model:\n  seq_len: 0\n", "t.yaml:2: model.seq_len: expected a positive integer, got \"0\""},
+       "t.yaml:2: model.n_embd: expected a positive integer <= 65536, got \"-64\""},
+      {"model:\n  seq_len: 0\n",
+       "t.yaml:2: model.seq_len: expected a positive integer <= 1048576, got \"0\""},
       {"model:\n  vocab_size: 0\n",
-       "t.yaml:2: model.vocab_size: expected a positive integer, got \"0\""},
+       "t.yaml:2: model.vocab_size: expected a positive integer <= 16777216, got \"0\""},
       {"model:\n  init: \"\"\n", "t.yaml:2: model.init: expected a non-empty string, got \"\""},
       {"model:\n  init_std: 0\n",
        "t.yaml:2: model.init_std: expected a positive number, got \"0\""},
       {"data:\n  prefetch_steps: -1\n",
-       "t.yaml:2: data.prefetch_steps: expected a non-negative integer, got \"-1\""},
+       "t.yaml:2: data.prefetch_steps: expected a non-negative integer <= 64, got \"-1\""},
       {"checkpoint:\n  keep_last: 0\n",
-       "t.yaml:2: checkpoint.keep_last: expected a positive integer, got \"0\""},
+       "t.yaml:2: checkpoint.keep_last: expected a positive integer <= 1000000, got \"0\""},
       {"checkpoint:\n  every_n_steps: -10\n",
        "t.yaml:2: checkpoint.every_n_steps: expected a non-negative integer, got \"-10\""},
       {"log:\n  every_n_steps: 0\n",
        "t.yaml:2: log.every_n_steps: expected a positive integer, got \"0\""},
       {"monitor:\n  interval_ms: 0\n",
-       "t.yaml:2: monitor.interval_ms: expected a positive integer, got \"0\""},
+       "t.yaml:2: monitor.interval_ms: expected a positive integer <= 3600000, got \"0\""},
       {"run:\n  root: \"\"\n", "t.yaml:2: run.root: expected a non-empty string, got \"\""},
-      {"run:\n  name: a/b\n",
-       "t.yaml:2: run.name: expected a directory name (no '/'), got \"a/b\""},
-      {"run:\n  name: ..\n", "t.yaml:2: run.name: expected a directory name (no '/'), got \"..\""},
+      {"run:\n  name: \"\"\n",
+       "t.yaml:2: run.name: expected a non-empty string of at most 200 bytes, got \"\""},
   };
   for (const Case& c : cases) {
     BOOST_TEST_CONTEXT(c.yaml) { BOOST_TEST(parse_error(c.yaml) == c.message); }
@@ -198,6 +204,81 @@ BOOST_AUTO_TEST_CASE(accepts_the_edges_of_each_range) {
   BOOST_TEST(c.train.min_lr_ratio == 1.0);
   BOOST_TEST(c.train.seed == 18446744073709551615u);
   BOOST_TEST(c.checkpoint.keep_last == 1);
+}
+
+// Values far past any real run end at the field with its documented bound, before anything
+// is sized by them; the bounds themselves are accepted.
+BOOST_AUTO_TEST_CASE(rejects_values_past_each_upper_bound) {
+  struct Case {
+    const char* yaml;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"model:\n  n_layer: 1099511627776\n",
+       "t.yaml:2: model.n_layer: expected a positive integer <= 1024, got \"1099511627776\""},
+      {"model:\n  n_embd: 4611686018427387904\n",
+       "t.yaml:2: model.n_embd: expected a positive integer <= 65536, got "
+       "\"4611686018427387904\""},
+      {"model:\n  seq_len: 1048577\n",
+       "t.yaml:2: model.seq_len: expected a positive integer <= 1048576, got \"1048577\""},
+      {"model:\n  vocab_size: 16777217\n",
+       "t.yaml:2: model.vocab_size: expected a positive integer <= 16777216, got \"16777217\""},
+      {"train:\n  epochs: 1099511627776\n",
+       "t.yaml:2: train.epochs: expected a positive integer <= 1000000, got \"1099511627776\""},
+      {"data:\n  prefetch_steps: 1000000000\n",
+       "t.yaml:2: data.prefetch_steps: expected a non-negative integer <= 64, got \"1000000000\""},
+      {"data:\n  prefetch_steps: 4294967296\n",
+       "t.yaml:2: data.prefetch_steps: expected a non-negative integer <= 64, got \"4294967296\""},
+      {"checkpoint:\n  keep_last: 4294967296\n",
+       "t.yaml:2: checkpoint.keep_last: expected a positive integer <= 1000000, got "
+       "\"4294967296\""},
+      {"monitor:\n  interval_ms: 9223372036854775000\n",
+       "t.yaml:2: monitor.interval_ms: expected a positive integer <= 3600000, got "
+       "\"9223372036854775000\""},
+      {"train:\n  micro_batch_size: 4611686018427387904\n",
+       "t.yaml:2: train.micro_batch_size: expected a positive integer <= 1048576, got "
+       "\"4611686018427387904\""},
+      {"train:\n  global_batch_size: 4611686018427387904\n",
+       "t.yaml:2: train.global_batch_size: expected a positive integer <= 1073741824, got "
+       "\"4611686018427387904\""},
+  };
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.yaml) { BOOST_TEST(parse_error(c.yaml) == c.message); }
+  }
+  const RunConfig edge = parse_run_config(
+      "model:\n  n_layer: 1024\n  n_head: 1024\n  n_embd: 65536\n  seq_len: 1048576\n"
+      "  vocab_size: 16777216\ndata:\n  prefetch_steps: 64\ncheckpoint:\n  keep_last: 1000000\n"
+      "monitor:\n  interval_ms: 3600000\n",
+      "t.yaml");
+  BOOST_TEST(edge.model.n_layer == 1024);
+  BOOST_TEST(edge.data.prefetch_steps == 64);
+  BOOST_TEST(edge.monitor.interval_ms == 3600000);
+}
+
+// A huge value is quoted by its first 64 bytes and its length, not echoed whole.
+BOOST_AUTO_TEST_CASE(quotes_a_prefix_of_a_huge_value) {
+  const std::string huge(10 << 20, 'x');
+  const std::string message = parse_error("model:\n  arch: " + huge + "\n");
+  BOOST_TEST(message == "t.yaml:2: model.arch: expected one of gpt2, got \"" +
+                            std::string(64, 'x') + "...\" (10485760 bytes)");
+  const std::string name_message = parse_error("run:\n  name: " + std::string(201, 'n') + "\n");
+  BOOST_TEST(name_message.starts_with(
+      "t.yaml:2: run.name: expected a non-empty string of at most 200 bytes, got \"nnn"));
+  BOOST_TEST(name_message.ends_with("...\" (201 bytes)"));
+}
+
+// Micro batch x world size past int64 is no divisor of any global batch (it once wrapped to 0
+// and every rank died of SIGFPE).
+BOOST_AUTO_TEST_CASE(batch_product_overflow_is_an_input_error) {
+  RunConfig c;
+  c.source = "x.yaml";
+  c.train.micro_batch_size = int64_t{1} << 62;
+  c.train.global_batch_size = int64_t{1} << 62;
+  BOOST_TEST(grad_accum_steps(c, 1) == 1);
+  BOOST_TEST(
+      input_error([&] {
+        grad_accum_steps(c, 4);
+      }).starts_with("x.yaml: train.global_batch_size 4611686018427387904 is not divisible"));
 }
 
 BOOST_AUTO_TEST_CASE(rejects_n_embd_not_divisible_by_n_head) {

@@ -1,6 +1,7 @@
 #include "zerotune/config/yaml_document.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 
 #include "input_error.hpp"
 
@@ -106,6 +107,46 @@ BOOST_AUTO_TEST_CASE(rejects_nesting_beyond_the_limit) {
   const std::string deep = std::string(100, '[') + std::string(100, ']');
   BOOST_TEST(input_error([&] { parse_yaml(deep, "n.yaml"); }).find("nesting too deep") !=
              std::string::npos);
+}
+
+// A mapping of 200k keys (the duplicate check once scanned all earlier keys: 80k took 21 s)
+// parses in well under a second; the time budget is loose for slow CI machines.
+BOOST_AUTO_TEST_CASE(many_keys_parse_in_n_log_n) {
+  std::string text;
+  for (int i = 0; i < 200000; ++i) text += "k" + std::to_string(i) + ": 1\n";
+  const auto start = std::chrono::steady_clock::now();
+  const YamlNode root = parse_yaml(text, "k.yaml");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  BOOST_TEST(root.entries.size() == 200000u);
+  BOOST_TEST(seconds < 5.0);
+  BOOST_TEST(input_error([&] { parse_yaml(text + "k17: 2\n", "k.yaml"); }) ==
+             "k.yaml:200001:1: duplicate key \"k17\" (first at line 18)");
+}
+
+// Aliases of aliases ("billion laughs") would build 10^9 nodes from 600 bytes.
+BOOST_AUTO_TEST_CASE(rejects_alias_expansion_past_the_node_limit) {
+  std::string text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  std::string previous = "a";
+  for (const char* level : {"b", "c", "d", "e", "f", "g", "h", "i"}) {
+    text += std::string(level) + ": &" + level + " [";
+    for (int i = 0; i < 10; ++i) text += (i ? ", *" : "*") + previous;
+    text += "]\n";
+    previous = level;
+  }
+  BOOST_TEST(input_error([&] { parse_yaml(text, "l.yaml"); }).find("document too large") !=
+             std::string::npos);
+  // A few aliases of a small node stay fine.
+  BOOST_CHECK_NO_THROW(parse_yaml("a: &a {x: 1}\nb: *a\nc: *a\n", "l.yaml"));
+}
+
+// A scalar in a message is quoted by its first 64 bytes: a 10 MB value cannot flood stderr.
+BOOST_AUTO_TEST_CASE(describe_quotes_a_bounded_prefix) {
+  YamlNode node;
+  node.text = std::string(1 << 20, 'y') + "\n";
+  BOOST_TEST(node.describe() == "\"" + std::string(64, 'y') + "...\" (1048577 bytes)");
+  node.text = "two\nlines";
+  BOOST_TEST(node.describe() == "\"two\\nlines\"");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

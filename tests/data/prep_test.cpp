@@ -75,6 +75,22 @@ BOOST_AUTO_TEST_CASE(finds_the_published_article_counts) {
   BOOST_TEST(split_wikitext_articles(wiki("valid"))[0].starts_with(" \n = Homarus gammarus = \n"));
 }
 
+// "\r\n" files give what "\n" files give: the same articles, tokens and blocks (a CRLF copy
+// once read as one article without a single end-of-text).
+BOOST_AUTO_TEST_CASE(crlf_line_endings_change_nothing) {
+  std::string lf = wiki("valid").substr(0, 60000);
+  lf.resize(lf.rfind('\n') + 1);
+  std::string crlf;
+  for (char c : lf) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  Collected from_lf, from_crlf;
+  const WikitextPrepStats a = prep_wikitext(lf, "lf.raw", gpt2(), 64, from_lf.sink());
+  const WikitextPrepStats b = prep_wikitext(crlf, "crlf.raw", gpt2(), 64, from_crlf.sink());
+  BOOST_TEST(a.documents > 1);
+  BOOST_TEST(b.documents == a.documents);
+  BOOST_TEST(b.tokens == a.tokens);
+  BOOST_TEST((from_crlf.all.input_ids == from_lf.all.input_ids));
+}
+
 BOOST_AUTO_TEST_CASE(packs_whole_file_tokens_plus_one_eos_per_article) {
   for (const auto& [split, name] : {std::pair{"valid", "wikitext-2-raw/wiki.valid.raw"},
                                     std::pair{"test", "wikitext-2-raw/wiki.test.raw"}}) {

@@ -75,4 +75,32 @@ BOOST_AUTO_TEST_CASE(missing_file_is_named) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(directory_is_named_not_read) {
+  zt::ScratchDir dir("txt");
+  try {
+    read_file_bytes(dir.path().string());
+    BOOST_FAIL("no error");
+  } catch (const InputError& e) {
+    BOOST_TEST(std::string(e.what()) == dir.path().string() + ": is a directory, expected a file");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(line_endings_become_newlines) {
+  std::string storage;
+  const std::string_view plain = "a\nb\n";
+  BOOST_TEST(with_unix_line_endings(plain, storage).data() == plain.data());  // no copy
+  BOOST_TEST(with_unix_line_endings("a\r\nb\r\n", storage) == "a\nb\n");
+  BOOST_TEST(with_unix_line_endings("a\rb\r\r\nc\r", storage) == "a\nb\n\nc\n");
+}
+
+// Well-formed JSON with a number past a double: an InputError naming the file.
+BOOST_AUTO_TEST_CASE(json_number_past_a_double_is_named) {
+  try {
+    parse_json("{\"answer_start\": 1e999}", "big.json");
+    BOOST_FAIL("no error");
+  } catch (const InputError& e) {
+    BOOST_TEST(std::string(e.what()).starts_with("big.json: unreadable JSON: number overflow"));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -58,7 +58,7 @@ expect_error "missing tokenizer dir" "$WORK/none: tokenizer directory does not e
   "$BIN" prep squad --input "$SQUAD" --tokenizer "$WORK/none" --out "$WORK/out.h5"
 expect_error "unknown option" "prep wikitext: unknown option --sequence-length" -- \
   "$BIN" prep wikitext --input "$WIKI" --tokenizer "$TOK" --sequence-length 5 --out "$WORK/out.h5"
-expect_error "bad seq-len" "prep squad: --seq-len: expected a positive integer, got \"-3\"" -- \
+expect_error "bad seq-len" "prep squad: --seq-len: expected a positive integer <= 1048576, got \"-3\"" -- \
   "$BIN" prep squad --input "$SQUAD" --tokenizer "$TOK" --seq-len=-3 --out "$WORK/out.h5"
 expect_error "tokenize invalid UTF-8" "$WORK/bad_utf8.raw:3: invalid UTF-8" -- \
   "$BIN" tokenize --tokenizer "$TOK" --input "$WORK/bad_utf8.raw"

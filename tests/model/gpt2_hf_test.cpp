@@ -120,12 +120,54 @@ BOOST_AUTO_TEST_CASE(missing_wrong_shaped_and_unexpected_tensors_are_named) {
               {{"transformer.h.2.ln_1.weight", {8}, ln.data()}});
   BOOST_TEST(
       contains(input_error([&] { load_gpt2_safetensors(dir / "extra.safetensors", layout); }),
-               "\"transformer.h.2.ln_1.weight\" is not part of GPT-2 with n_layer=2"));
+               "model.n_layer: the file has 3 (blocks h.0 .. h.2), the config has 2"));
 
   write_named(dir / "twice.safetensors", layout, units, full, {{"ln_f.bias", {8}, ln.data()}});
   BOOST_TEST(
       contains(input_error([&] { load_gpt2_safetensors(dir / "twice.safetensors", layout); }),
                "appears twice"));
+}
+
+// Weights of another model's shape name the config key that differs, not a tensor.
+BOOST_AUTO_TEST_CASE(another_models_weights_name_the_shape_key) {
+  ScratchDir dir("hf");
+  const auto save = [&](const Gpt2Shape& shape, const fs::path& path) {
+    const auto layout = make_gpt2_layout(shape);
+    const auto units = numbered_units(layout);
+    std::vector<const float*> pointers;
+    for (const auto& u : units) pointers.push_back(u.data());
+    save_gpt2_safetensors(path, layout, pointers);
+  };
+  const auto layout = make_gpt2_layout(kShape);  // n_layer 2, n_embd 8, seq_len 6, vocab 11
+  save(Gpt2Shape{4, 2, 8, 6, 11}, dir / "four.safetensors");
+  BOOST_TEST(input_error([&] { load_gpt2_safetensors(dir / "four.safetensors", layout); }) ==
+             (dir / "four.safetensors").string() +
+                 ": model.n_layer: the file has 4 (blocks h.0 .. h.3), the config has 2 (does "
+                 "the config match the weights?)");
+  save(Gpt2Shape{2, 2, 8, 6, 13}, dir / "vocab.safetensors");
+  BOOST_TEST(
+      contains(input_error([&] { load_gpt2_safetensors(dir / "vocab.safetensors", layout); }),
+               "model.vocab_size: the file has 13 (rows of wte.weight), the config has 11"));
+  save(Gpt2Shape{2, 2, 16, 6, 11}, dir / "wide.safetensors");
+  BOOST_TEST(contains(input_error([&] { load_gpt2_safetensors(dir / "wide.safetensors", layout); }),
+                      "model.n_embd: the file has 16"));
+  save(Gpt2Shape{2, 2, 8, 9, 11}, dir / "long.safetensors");
+  BOOST_TEST(contains(input_error([&] { load_gpt2_safetensors(dir / "long.safetensors", layout); }),
+                      "model.seq_len: the file has 9 (rows of wpe.weight)"));
+}
+
+// A tensor of an integer dtype holds ids or masks, not weights, even in the right shape.
+BOOST_AUTO_TEST_CASE(integer_tensors_are_not_weights) {
+  ScratchDir dir("hf");
+  const auto layout = make_gpt2_layout(kShape);
+  const auto units = numbered_units(layout);
+  const std::vector<int32_t> ids(8, 1);
+  write_named(
+      dir / "int.safetensors", layout, units,
+      [](const std::string& n) { return "transformer." + n; },
+      {{"transformer.ln_f.bias", {8}, ids.data()}}, "ln_f.bias");
+  BOOST_TEST(contains(input_error([&] { load_gpt2_safetensors(dir / "int.safetensors", layout); }),
+                      "\"transformer.ln_f.bias\" has dtype I32, expected a floating-point dtype"));
 }
 
 BOOST_AUTO_TEST_CASE(config_json_describes_the_model_for_gpt2_lm_head_model) {

@@ -140,6 +140,10 @@ def main():
     except SyntaxError as e:
         check(False, f"{PACKAGE.relative_to(SRC)} compiles: {e}")
         return
+    # Spack's own style check (`spack style`, flake8 and black) allows 99 columns.
+    long_lines = [n for n, line in enumerate(PACKAGE.read_text().splitlines(), 1)
+                  if len(line) > 99]
+    check(not long_lines, f"package.py lines within 99 columns (longer: {long_lines})")
     bases, depends, defines, variants, resources = package_facts()
     check("CMakePackage" in bases and "CudaPackage" in bases,
           f"Zerotune derives from CMakePackage and CudaPackage (bases: {bases})")
@@ -198,6 +202,13 @@ def main():
           "spack.yaml develops zerotune from this checkout")
     check(version is not None and dev.get("spec", "").endswith("@=" + version.group(1)),
           f"develop spec {dev.get('spec')!r} matches the CMake project version")
+    # Without a URL the package has no version of its own: the documented commands outside the
+    # environment name the checkout's version.
+    if version:
+        pinned = f"zerotune@={version.group(1)}"
+        check(pinned in PACKAGE.read_text(), f"package.py documents `spack develop ... {pinned}`")
+        check(pinned in (SRC / "docs" / "slurm.md").read_text(),
+              f"docs/slurm.md documents {pinned} for use outside the environment")
 
 
 main()

@@ -15,6 +15,11 @@ namespace zerotune::data {
 // The whole file. InputError "<path>: cannot read (No such file or directory)" on failure.
 std::string read_file_bytes(const std::string& path);
 
+// `text` with Windows ("\r\n") and old Mac ("\r") line endings made "\n", so that a file's
+// line endings never change what is read from it. Returns `text` itself (no copy) when it
+// holds no '\r'; otherwise fills `storage` and returns a view of it.
+std::string_view with_unix_line_endings(std::string_view text, std::string& storage);
+
 // Offset of the first byte that does not belong to a well-formed UTF-8 sequence (Unicode 15,
 // table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF), or nullopt.
 std::optional<size_t> find_invalid_utf8(std::string_view text);

@@ -60,7 +60,9 @@ class TokenFileWriter {
 class TokenFile {
  public:
   // Opens and validates the schema: datasets present, dtypes, 2-D shapes agreeing, attributes.
-  // Errors are InputError naming the path and the dataset/attribute.
+  // Errors are InputError naming the path and the dataset/attribute; a file HDF5 cannot read
+  // (truncated, corrupt, a filter this build lacks) is an InputError naming the path too, here
+  // and in read_rows.
   explicit TokenFile(const std::string& path);
   ~TokenFile();
   TokenFile(TokenFile&&) noexcept;
@@ -70,6 +72,7 @@ class TokenFile {
   TokenExamples read_rows(const std::vector<int64_t>& rows) const;
 
  private:
+  void open_and_check();  // the constructor's HDF5 part
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

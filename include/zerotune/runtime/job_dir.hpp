@@ -27,12 +27,20 @@ class JobDir {
   std::filesystem::path root_;
 };
 
-// The directory name this run would use: "<name>-<job id>" or "<name>-<YYYYmmdd-HHMMSS>".
+// run.name as the start of a directory name: every byte other than ASCII letters, digits,
+// '.', '_', '-' and '+' becomes '_', and so does a leading '.', so that any job name
+// (`exp #2`, `[ablation]`, `a/b`, `..`) names one visible directory: "exp__2", "_ablation_",
+// "a_b", "__". One byte in, one byte out: distinct names of one length may meet ("a b" and
+// "a_b").
+std::string run_dir_stem(const std::string& run_name);
+
+// The directory name this run would use: "<stem>-<job id>" or "<stem>-<YYYYmmdd-HHMMSS>",
+// stem = run_dir_stem(run_name).
 std::string job_dir_name(const std::string& run_name, const Topology& topology);
 
 // Resolves and creates the job directory; rank 0 calls it and shares the path with the others.
 //   explicit_dir: --run-dir, used as is.
-//   resume_auto:  without SLURM, reuse the newest <root>/<name>-* that has a checkpoint.
+//   resume_auto:  without SLURM, reuse the newest <root>/<stem>-* that has a checkpoint.
 // InputError if it cannot be created.
 JobDir create_job_dir(const std::string& run_root, const std::string& run_name,
                       const std::string& explicit_dir, bool resume_auto, const Topology& topology);

@@ -4,6 +4,8 @@
 # The environment at the repository root builds this source tree (`develop:`):
 #   spack env activate . && spack install
 # Elsewhere: spack repo add <zerotune>/spack && spack develop --path <zerotune> zerotune@=0.1.0
+# (the package has no download URL, so `spack spec zerotune` alone finds no version: name the
+# checkout's version, `zerotune@=0.1.0`, as `spack develop` does).
 
 from spack.package import *
 
@@ -54,7 +56,9 @@ class Zerotune(CMakePackage, CudaPackage):
         when="+cuda",
     )
 
-    conflicts("cuda_arch=none", when="+cuda", msg="zerotune +cuda needs a cuda_arch, e.g. cuda_arch=90")
+    conflicts(
+        "cuda_arch=none", when="+cuda", msg="zerotune +cuda needs a cuda_arch, e.g. cuda_arch=90"
+    )
 
     def cmake_args(self):
         spec = self.spec
@@ -66,7 +70,8 @@ class Zerotune(CMakePackage, CudaPackage):
             self.define("MPI_CXX_COMPILER", spec["mpi"].mpicxx),
         ]
         if spec.satisfies("+cuda"):
-            args.append(self.define("CMAKE_CUDA_COMPILER", join_path(spec["cuda"].prefix.bin, "nvcc")))
+            nvcc = join_path(spec["cuda"].prefix.bin, "nvcc")
+            args.append(self.define("CMAKE_CUDA_COMPILER", nvcc))
             archs = spec.variants["cuda_arch"].value
             args.append(self.define("CMAKE_CUDA_ARCHITECTURES", ";".join(archs)))
             frontend = join_path(self.stage.source_path, "spack-resources", "cudnn-frontend")
