@@ -14,6 +14,7 @@
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/runtime/stop_signal.hpp"
 #include "zerotune/train/checkpoint.hpp"
+#include "zerotune/train/checkpoint_export.hpp"
 #include "zerotune/train/grad_clip.hpp"
 #include "zerotune/train/loss_scaler.hpp"
 #include "zerotune/train/lr_schedule.hpp"
@@ -187,6 +188,9 @@ class Trainer {
       evaluate(progress.step, progress.position.epoch + 1);
     }
     save(progress, "end");
+    if (cfg_.checkpoint.export_hf) {
+      export_latest_checkpoint(ctx_.job_dir.checkpoints(), ctx_.job_dir.export_dir(), comm_);
+    }
 
     SummaryRecord s;
     s.train_runtime = seconds_since(run_start);
