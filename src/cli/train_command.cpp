@@ -3,11 +3,14 @@
 #include <mpi.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
+#include "zerotune/config/deepspeed_config.hpp"
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/embedded_config.hpp"
 #include "zerotune/ops/cpu_threads.hpp"
@@ -26,16 +29,36 @@ namespace zerotune::cli {
 namespace {
 
 constexpr const char* kTrainUsage =
-    "usage: zerotune train [--config FILE] [--set section.key=value]... [--resume auto|DIR] "
-    "[--run-dir DIR]\n"
-    "  no --config: the built-in CPU demo (configs/demo.yaml)";
+    "usage: zerotune train [--config FILE] [--deepspeed FILE] [--set section.key=value]... "
+    "[--resume auto|DIR] [--run-dir DIR]\n"
+    "  no --config: the built-in CPU demo (configs/demo.yaml)\n"
+    "  --deepspeed: a DeepSpeed ds_config.json, applied beneath the YAML and --set";
 
 const std::string& value_of(const std::vector<std::string>& args, size_t& i) {
   if (i + 1 >= args.size()) throw InputError("command line: " + args[i] + ": expected a value");
   return args[++i];
 }
 
-config::RunConfig load_config(const TrainArguments& a) {
+std::string read_config_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read config file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// `notes` receives the DeepSpeed keys accepted without effect, for the info log.
+config::RunConfig load_config(const TrainArguments& a, std::vector<std::string>& notes) {
+  if (!a.deepspeed_path.empty()) {
+    int world = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+    const bool demo = a.config_path.empty();
+    const std::string text =
+        demo ? std::string(kEmbeddedDemoConfig) : read_config_text(a.config_path);
+    return config::parse_run_config_with_deepspeed(text,
+                                                   demo ? "<embedded demo config>" : a.config_path,
+                                                   a.deepspeed_path, world, a.overrides, notes);
+  }
   if (a.config_path.empty()) {
     return config::parse_run_config(kEmbeddedDemoConfig, "<embedded demo config>", a.overrides);
   }
@@ -55,8 +78,10 @@ void check_device_fits(const config::RunConfig& c, const std::vector<std::string
 
 // Builds the run context once (topology, communicator, device, job directory, logs, memory
 // monitor), records the resolved config, and hands over to the trainer.
-int start_run(train::RunContext& ctx, const std::string& run_dir,
-              const std::vector<std::string>& overrides) {
+int start_run(train::RunContext& ctx, const TrainArguments& a,
+              const std::vector<std::string>& deepspeed_notes) {
+  const std::string& run_dir = a.run_dir;
+  const std::vector<std::string>& overrides = a.overrides;
   ctx.topology = runtime::detect_topology();
   runtime::init_console_logging(ctx.topology.rank);
   auto comm = comm::make_mpi_communicator();
@@ -87,6 +112,11 @@ int start_run(train::RunContext& ctx, const std::string& run_dir,
                       ZEROTUNE_VERSION, ctx.config.source, ctx.job_dir.root().string(), threads);
   runtime::log().info("device rank={} local_rank={} {}", ctx.topology.rank, ctx.topology.local_rank,
                       selected.description);
+  if (!deepspeed_notes.empty()) {
+    std::string keys;
+    for (const auto& n : deepspeed_notes) keys += (keys.empty() ? "" : ", ") + n;
+    runtime::log().info("deepspeed {}: accepted, no effect yet: {}", a.deepspeed_path, keys);
+  }
   // A fresh run must not overwrite an earlier run's config or interleave its checkpoints.
   if (ctx.resume.empty()) {
     if (auto earlier = train::latest_checkpoint(ctx.job_dir.checkpoints())) {
@@ -122,6 +152,8 @@ TrainArguments parse_train_arguments(const std::vector<std::string>& args) {
       a.resume = value_of(args, i);
     } else if (arg == "--run-dir") {
       a.run_dir = value_of(args, i);
+    } else if (arg == "--deepspeed") {
+      a.deepspeed_path = value_of(args, i);
     } else {
       throw InputError("command line: unknown argument \"" + arg +
                        "\" (see zerotune train --help)");
@@ -144,9 +176,10 @@ int run_train_command(const std::vector<std::string>& args) {
     throw UniformInputError(e.what());
   }
   train::RunContext ctx;
+  std::vector<std::string> deepspeed_notes;
   try {
     // Every rank reads the same command line and config: an error here is everyone's.
-    ctx.config = load_config(a);
+    ctx.config = load_config(a, deepspeed_notes);
     int world = 1;
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     // The batch arithmetic for this world size, before anything touches the disk.
@@ -156,7 +189,7 @@ int run_train_command(const std::vector<std::string>& args) {
     throw UniformInputError(e.what());
   }
   ctx.resume = a.resume;
-  return start_run(ctx, a.run_dir, a.overrides);
+  return start_run(ctx, a, deepspeed_notes);
 }
 
 int run_config_command(const std::vector<std::string>& args) {
@@ -174,8 +207,12 @@ int run_config_command(const std::vector<std::string>& args) {
     return kExitOk;
   }
   const TrainArguments a = parse_train_arguments(rest);
-  const config::RunConfig c = load_config(a);
+  std::vector<std::string> notes;
+  const config::RunConfig c = load_config(a, notes);
   check_device_fits(c, a.overrides);
+  // A YAML comment, so that the output stays a config that loads.
+  for (const auto& n : notes)
+    std::cout << "# deepspeed " << a.deepspeed_path << ": accepted, no effect yet: " << n << "\n";
   std::cout << config::to_yaml(c);
   return kExitOk;
 }
