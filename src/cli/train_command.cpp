@@ -57,7 +57,8 @@ config::RunConfig load_config(const TrainArguments& a, std::vector<std::string>&
         demo ? std::string(kEmbeddedDemoConfig) : read_config_text(a.config_path);
     return config::parse_run_config_with_deepspeed(text,
                                                    demo ? "<embedded demo config>" : a.config_path,
-                                                   a.deepspeed_path, world, a.overrides, notes);
+                                                   a.deepspeed_path, world, a.overrides, notes,
+                                                   /*yaml_over_deepspeed=*/!demo);
   }
   if (a.config_path.empty()) {
     return config::parse_run_config(kEmbeddedDemoConfig, "<embedded demo config>", a.overrides);

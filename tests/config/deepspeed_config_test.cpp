@@ -132,6 +132,21 @@ BOOST_AUTO_TEST_CASE(yaml_and_set_apply_on_top) {
   BOOST_TEST(c.train.beta2 == 0.95);
 }
 
+BOOST_AUTO_TEST_CASE(defaults_yaml_gives_way_and_errors_name_the_file) {
+  // A YAML of defaults only (the built-in demo) gives way to the file.
+  std::vector<std::string> notes;
+  const auto path = (fixture_dir() / "deepspeed" / "ds_zero3.json").string();
+  const RunConfig c =
+      parse_run_config_with_deepspeed("zero:\n  stage: 0\n", "demo", path, 4, {}, notes, false);
+  BOOST_TEST(c.zero.stage == 3);
+  // A rule between fields broken by the file's values names the file, not --set.
+  const auto offload = (fixture_dir() / "deepspeed" / "ds_offload.json").string();
+  BOOST_TEST(input_error([&] {
+               parse_run_config_with_deepspeed("zero:\n  stage: 0\n", "t.yaml", offload, 2, {},
+                                               notes);
+             }).rfind(offload + ": zero.offload: ", 0) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(mismatches_name_key_and_value) {
   BOOST_TEST(error_of(R"({"train_batch_size": 10, "train_micro_batch_size_per_gpu": 4,
                           "gradient_accumulation_steps": 1})") ==

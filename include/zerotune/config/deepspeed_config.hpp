@@ -42,12 +42,15 @@ DeepSpeedMapping map_deepspeed_config(const std::string& text, const std::string
                                       int world_size);
 
 // parse_run_config with a DeepSpeed file beneath the YAML: each of the file's settings applies
-// where the YAML text does not set that field; `overrides` (--set) apply last. The notes of
-// the mapping are appended to `notes`.
+// where the YAML text does not set that field (yaml_over_deepspeed false: everywhere, for a
+// YAML that only supplies defaults, as the built-in demo); `overrides` (--set) apply last.
+// The notes of the mapping are appended to `notes`. An error about a value the file set
+// names the file.
 RunConfig parse_run_config_with_deepspeed(const std::string& yaml_text, const std::string& source,
                                           const std::string& deepspeed_path, int world_size,
                                           const std::vector<std::string>& overrides,
-                                          std::vector<std::string>& notes);
+                                          std::vector<std::string>& notes,
+                                          bool yaml_over_deepspeed = true);
 
 // JSON text without hjson's comments and trailing commas (strings kept as they are).
 std::string strip_json_comments(const std::string& text);
