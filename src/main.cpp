@@ -1,4 +1,5 @@
-// The `zerotune` executable: train | prep | tokenize | report | config | export | --version.
+// The `zerotune` executable: train | prep | tokenize | report | config | export | estimate |
+// --version.
 // Every error ends as one line on stderr and a documented exit code (README "Exit codes"):
 // 2 bad input, 3 library or system failure, 4 a peer rank failed, 85 stopped for requeue.
 #include <mpi.h>
@@ -10,6 +11,7 @@
 
 #include "zerotune/base/error.hpp"
 #include "zerotune/cli/data_commands.hpp"
+#include "zerotune/cli/estimate_command.hpp"
 #include "zerotune/cli/export_command.hpp"
 #include "zerotune/cli/report_command.hpp"
 #include "zerotune/cli/train_command.hpp"
@@ -25,6 +27,7 @@ constexpr const char* kUsage =
     "  report    comparison table of run directories or .out files\n"
     "  config    print the resolved config (--reference: every field)\n"
     "  export    write a checkpoint as a Hugging Face model directory\n"
+    "  estimate  memory per rank for each ZeRO stage before a job starts\n"
     "  --version\n"
     "`zerotune <command> --help` for a command's options.";
 
@@ -36,6 +39,7 @@ int dispatch(const std::string& command, const std::vector<std::string>& args) {
   if (command == "report") return run_report_command(args);
   if (command == "config") return run_config_command(args);
   if (command == "export") return run_export_command(args);
+  if (command == "estimate") return run_estimate_command(args);
   if (command == "--version" || command == "version") {
     std::printf("zerotune %s\n", ZEROTUNE_VERSION);
     return zerotune::kExitOk;
@@ -46,7 +50,7 @@ int dispatch(const std::string& command, const std::vector<std::string>& args) {
   }
   throw zerotune::UniformInputError(
       "command line: unknown command \"" + command +
-      "\" (train, prep, tokenize, report, config, export; see zerotune --help)");
+      "\" (train, prep, tokenize, report, config, export, estimate; see zerotune --help)");
 }
 
 // One line on stderr from the rank that saw the error. With several ranks the job must end

@@ -9,6 +9,7 @@
 
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
+#include "zerotune/cli/estimate_command.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/config/deepspeed_config.hpp"
 #include "zerotune/config/run_config.hpp"
@@ -113,6 +114,7 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
                       ZEROTUNE_VERSION, ctx.config.source, ctx.job_dir.root().string(), threads);
   runtime::log().info("device rank={} local_rank={} {}", ctx.topology.rank, ctx.topology.local_rank,
                       selected.description);
+  runtime::log().info("{}", own_estimate_line(ctx.config, ctx.topology.world_size));
   if (!deepspeed_notes.empty()) {
     std::string keys;
     for (const auto& n : deepspeed_notes) keys += (keys.empty() ? "" : ", ") + n;
