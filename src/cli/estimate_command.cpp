@@ -23,7 +23,8 @@ a 10% fragmentation margin; then fits / does_not_fit on the GPU memory and the l
 batch that fits. Sizes are the engine's and the model's own buffers (compute dtype from
 train.precision, fp32 masters and optimizer state).
   --world N          ranks (default 1)
-  --gpu-memory GIB   device memory per rank (default: unknown, no verdicts))";
+  --gpu-memory GIB   device memory per rank (default: the first visible GPU's; without one,
+                     unknown: no verdicts))";
 
 DType compute_dtype_of(const std::string& precision) {
   if (precision == "bf16") return DType::kBFloat16;
@@ -66,6 +67,39 @@ std::string own_estimate_line(const config::RunConfig& c, int world) {
     }
   }
   return "estimate: no row for zero.stage " + std::to_string(c.zero.stage);
+}
+
+std::string model_states_refusal(const config::RunConfig& c, int world, int64_t device_bytes) {
+  train::MemoryPlanInput in = memory_plan_input(c, world);
+  in.device_memory_bytes = device_bytes;
+  const auto rows = train::plan_memory(in);
+  const train::MemoryPlanRow* own = nullptr;
+  for (const auto& r : rows) {
+    if (r.stage == c.zero.stage && r.offload == c.zero.offload) own = &r;
+  }
+  if (!own || own->model_state_bytes() <= device_bytes) return "";
+  // Cheapest first: a higher stage without offload, then offload, then checkpointing.
+  std::string change;
+  for (bool offload : {false, true}) {
+    for (const auto& r : rows) {
+      if (!change.empty() || r.offload != offload || r.total_bytes(false) > device_bytes) continue;
+      change =
+          "zero.stage " + std::to_string(r.stage) + (offload ? " with zero.offload: true" : "");
+    }
+  }
+  for (const auto& r : rows) {
+    if (change.empty() && r.total_bytes(true) <= device_bytes) {
+      change = "zero.stage " + std::to_string(r.stage) +
+               (r.offload ? " with zero.offload: true" : "") +
+               " and train.activation_checkpointing: true";
+    }
+  }
+  if (change.empty()) change = "more ranks (no stage fits on " + std::to_string(world) + ")";
+  auto gib = [](int64_t b) { return gib_text(static_cast<double>(b) / (1024.0 * 1024 * 1024)); };
+  return "memory estimate: model states need " + gib(own->model_state_bytes()) +
+         " GiB per rank at zero.stage " + std::to_string(c.zero.stage) +
+         (c.zero.offload ? " with offload" : "") + ", the GPU has " + gib(device_bytes) +
+         " GiB; the cheapest change that fits: " + change;
 }
 
 int run_estimate_command(const std::vector<std::string>& args) {
@@ -114,6 +148,13 @@ int run_estimate_command(const std::vector<std::string>& args) {
   config::grad_accum_steps(c, world);
 
   train::MemoryPlanInput in = memory_plan_input(c, world);
+  if (gpu_gib <= 0 && runtime::resolves_to_cuda("auto")) {
+    // No --gpu-memory: the memory of the GPU this process sees first.
+    runtime::SelectedDevice gpu = runtime::select_device("cuda", 0, "zerotune estimate");
+    if (gpu.probe)
+      gpu_gib =
+          static_cast<double>(gpu.probe->sample().device_total_bytes) / (1024.0 * 1024 * 1024);
+  }
   in.device_memory_bytes = static_cast<int64_t>(gpu_gib * 1024 * 1024 * 1024);
   std::printf(
       "estimate config=%s params=%lld world_size=%d precision=%s optimizer=%s "

@@ -92,6 +92,14 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
       runtime::select_device(ctx.config.run.device, ctx.topology.local_rank,
                              config::origin_of(ctx.config, overrides, "run.device"));
   ctx.device = selected.device;
+  // Model states that cannot fit the GPU stop the run before its directory is made.
+  if (!ctx.device->is_host() && selected.probe) {
+    const int64_t device_bytes = selected.probe->sample().device_total_bytes;
+    const std::string refusal =
+        device_bytes > 0 ? model_states_refusal(ctx.config, ctx.topology.world_size, device_bytes)
+                         : "";
+    if (!refusal.empty()) throw InputError(refusal);
+  }
   // Rank 0 decides the path (a timestamp differs between ranks) and creates it.
   std::string path, error;
   if (ctx.topology.is_root()) {

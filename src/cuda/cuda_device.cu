@@ -51,6 +51,7 @@ class CudaMemoryProbe : public MemoryProbe {
     ZT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     MemorySample s;
     s.device_used_bytes = static_cast<int64_t>(total_bytes - free_bytes);
+    s.device_total_bytes = static_cast<int64_t>(total_bytes);
     s.allocated_bytes = tracked_allocated_bytes().load(std::memory_order_relaxed);
     s.reserved_bytes = s.allocated_bytes;
     return s;

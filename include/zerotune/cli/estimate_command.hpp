@@ -20,4 +20,10 @@ train::MemoryPlanInput memory_plan_input(const config::RunConfig& config, int wo
 // logs at start).
 std::string own_estimate_line(const config::RunConfig& config, int world);
 
+// "" when the config's model states (parameters, gradients, optimizer state on the device) fit
+// in device_bytes; else the one line `zerotune train` refuses to start with: the estimate, the
+// device's memory and the cheapest change that fits (a higher stage, offload, activation
+// checkpointing, or more ranks).
+std::string model_states_refusal(const config::RunConfig& config, int world, int64_t device_bytes);
+
 }  // namespace zerotune::cli

@@ -16,9 +16,10 @@
 namespace zerotune::runtime {
 
 struct MemorySample {
-  int64_t device_used_bytes = 0;  // what the device reports in use (CPU: resident set size)
-  int64_t allocated_bytes = 0;    // bytes in live zerotune buffers
-  int64_t reserved_bytes = 0;     // bytes held by the allocator (CPU: RSS, as nothing is cached)
+  int64_t device_used_bytes = 0;   // what the device reports in use (CPU: resident set size)
+  int64_t allocated_bytes = 0;     // bytes in live zerotune buffers
+  int64_t reserved_bytes = 0;      // bytes held by the allocator (CPU: RSS, as nothing is cached)
+  int64_t device_total_bytes = 0;  // the device's memory (GPU: cudaMemGetInfo total; CPU: 0)
 };
 
 class MemoryProbe {
