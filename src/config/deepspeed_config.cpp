@@ -260,6 +260,11 @@ class Mapper {
   }
 
   void map_zero(const json& v) {
+    // DeepSpeed's older form, still in its getting-started example: true is stage 1.
+    if (v.is_boolean()) {
+      set("zero.stage", v.get<bool>() ? "1" : "0");
+      return;
+    }
     object("zero_optimization", v);
     int64_t stage = 0;
     for (auto it = v.begin(); it != v.end(); ++it) {

@@ -122,6 +122,17 @@ BOOST_AUTO_TEST_CASE(infinity_nvme_runs_as_cpu_offload) {
   BOOST_TEST(has(notes, "aio"));
 }
 
+// The example of DeepSpeed's "Getting Started" page, as published.
+BOOST_AUTO_TEST_CASE(deepspeed_getting_started_example) {
+  const RunConfig c = resolve("ds_getting_started.json", 2);
+  BOOST_TEST(c.train.global_batch_size == 8);
+  BOOST_TEST(c.train.micro_batch_size == 4);  // 8 / (1 x 2)
+  BOOST_TEST(c.train.optimizer == "adamw");
+  BOOST_TEST(c.train.lr == 0.00015);
+  BOOST_TEST(c.train.precision == "fp16");
+  BOOST_TEST(c.zero.stage == 1);  // "zero_optimization": true
+}
+
 BOOST_AUTO_TEST_CASE(yaml_and_set_apply_on_top) {
   const RunConfig c = resolve("ds_zero1.json", 2, nullptr,
                               "train:\n  lr: 1.0e-3\n  micro_batch_size: 2\n", {"zero.stage=2"});

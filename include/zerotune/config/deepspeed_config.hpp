@@ -10,6 +10,7 @@
 //   fp16 {enabled -> train.precision fp16, loss_scale, initial_scale_power, loss_scale_window,
 //         hysteresis, min_loss_scale -> fp16.*}; bf16 {enabled -> train.precision bf16}
 //   zero_optimization {stage -> zero.stage, offload_optimizer.device cpu|nvme -> zero.offload}
+//     (or the older zero_optimization: true / false, stage 1 / 0)
 //   optimizer {type Adam|AdamW -> adamw, SGD -> sgd; params lr, betas, eps, weight_decay,
 //              momentum -> train.*}
 //   scheduler {WarmupLR -> constant, WarmupDecayLR -> linear, WarmupCosineLR -> cosine;
