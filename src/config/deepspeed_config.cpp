@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "zerotune/base/error.hpp"
-#include "zerotune/config/yaml_document.hpp"
+#include "zerotune/config/json_comments.hpp"
 
 namespace zerotune::config {
 
@@ -455,56 +455,6 @@ class Mapper {
 
 }  // namespace
 
-std::string strip_json_comments(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  const size_t n = text.size();
-  while (i < n) {
-    const char c = text[i];
-    if (c == '"') {  // a string, escapes included, copied as it is
-      out += c;
-      for (++i; i < n; ++i) {
-        out += text[i];
-        if (text[i] == '\\' && i + 1 < n) {
-          out += text[++i];
-        } else if (text[i] == '"') {
-          ++i;
-          break;
-        }
-      }
-    } else if (c == '#' || (c == '/' && i + 1 < n && text[i + 1] == '/')) {
-      while (i < n && text[i] != '\n') ++i;
-    } else if (c == '/' && i + 1 < n && text[i + 1] == '*') {
-      const size_t end = text.find("*/", i + 2);
-      i = end == std::string::npos ? n : end + 2;
-      out += ' ';
-    } else if (c == ',') {
-      // A trailing comma: the next significant character closes the object or array. Comments
-      // between them were already dropped only if they come later, so look past them too.
-      size_t j = i + 1;
-      while (j < n) {
-        if (std::isspace(static_cast<unsigned char>(text[j]))) {
-          ++j;
-        } else if (text[j] == '#' || (text[j] == '/' && j + 1 < n && text[j + 1] == '/')) {
-          while (j < n && text[j] != '\n') ++j;
-        } else if (text[j] == '/' && j + 1 < n && text[j + 1] == '*') {
-          const size_t end = text.find("*/", j + 2);
-          j = end == std::string::npos ? n : end + 2;
-        } else {
-          break;
-        }
-      }
-      if (j >= n || (text[j] != '}' && text[j] != ']')) out += c;
-      ++i;
-    } else {
-      out += c;
-      ++i;
-    }
-  }
-  return out;
-}
-
 DeepSpeedMapping map_deepspeed_config(const std::string& text, const std::string& source,
                                       int world_size) {
   json root;
@@ -522,54 +472,6 @@ DeepSpeedMapping read_deepspeed_config(const std::string& path, int world_size) 
   std::ostringstream text;
   text << in.rdbuf();
   return map_deepspeed_config(text.str(), path, world_size);
-}
-
-}  // namespace zerotune::config
-
-namespace zerotune::config {
-
-RunConfig parse_run_config_with_deepspeed(const std::string& yaml_text, const std::string& source,
-                                          const std::string& deepspeed_path, int world_size,
-                                          const std::vector<std::string>& overrides,
-                                          std::vector<std::string>& notes,
-                                          bool yaml_over_deepspeed) {
-  const DeepSpeedMapping mapping = read_deepspeed_config(deepspeed_path, world_size);
-  // "section.key" of every field the YAML sets (its own errors come from parse_run_config).
-  std::set<std::string> in_yaml;
-  if (yaml_over_deepspeed) {
-    const YamlNode root = parse_yaml(yaml_text, source);
-    for (const YamlEntry& section : root.entries) {
-      for (const YamlEntry& field : section.value.entries) {
-        in_yaml.insert(section.key + "." + field.key);
-      }
-    }
-  }
-  std::vector<std::string> all;
-  std::set<std::string> from_file;
-  for (const std::string& setting : mapping.settings) {
-    const std::string key = setting.substr(0, setting.find('='));
-    if (!in_yaml.count(key)) {
-      all.push_back(setting);
-      from_file.insert(key);
-    }
-  }
-  for (const std::string& o : overrides) from_file.erase(o.substr(0, o.find('=')));
-  all.insert(all.end(), overrides.begin(), overrides.end());
-  notes.insert(notes.end(), mapping.notes.begin(), mapping.notes.end());
-  try {
-    return parse_run_config(yaml_text, source, all);
-  } catch (const InputError& e) {
-    // parse_run_config names the settings passed to it "--set section.key"; those that came
-    // from the DeepSpeed file are named by it instead.
-    const std::string message = e.what();
-    const std::string prefix = "--set ";
-    const size_t colon = message.find(':');
-    if (message.rfind(prefix, 0) == 0 && colon != std::string::npos &&
-        from_file.count(message.substr(prefix.size(), colon - prefix.size()))) {
-      throw InputError(deepspeed_path + ": " + message.substr(prefix.size()));
-    }
-    throw;
-  }
 }
 
 }  // namespace zerotune::config

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "zerotune/config/json_comments.hpp"
 #include "zerotune/config/run_config.hpp"
 
 namespace zerotune::config {
@@ -52,8 +53,5 @@ RunConfig parse_run_config_with_deepspeed(const std::string& yaml_text, const st
                                           const std::vector<std::string>& overrides,
                                           std::vector<std::string>& notes,
                                           bool yaml_over_deepspeed = true);
-
-// JSON text without hjson's comments and trailing commas (strings kept as they are).
-std::string strip_json_comments(const std::string& text);
 
 }  // namespace zerotune::config
