@@ -1,6 +1,7 @@
 // The `zerotune` executable: train | eval | generate | prep | tokenize | report | config |
-// --version. Every error ends as one line on stderr and a documented exit code (README "Exit
-// codes"): 2 bad input, 3 library or system failure, 4 a peer rank failed, 85 stopped for requeue.
+// export | estimate | --version. Every error ends as one line on stderr and a documented exit
+// code (README "Exit codes"): 2 bad input, 3 library or system failure, 4 a peer rank failed,
+// 85 stopped for requeue.
 #include <mpi.h>
 #include <unistd.h>
 
@@ -13,6 +14,8 @@
 #include "zerotune/cli/data_commands.hpp"
 #include "zerotune/cli/eval_command.hpp"
 #include "zerotune/cli/generate_command.hpp"
+#include "zerotune/cli/estimate_command.hpp"
+#include "zerotune/cli/export_command.hpp"
 #include "zerotune/cli/report_command.hpp"
 #include "zerotune/cli/train_command.hpp"
 #include "zerotune/comm/communicator.hpp"
@@ -28,6 +31,8 @@ constexpr const char* kUsage =
     "  tokenize  print the GPT-2 token ids of each input line (--decode: the reverse)\n"
     "  report    strategy and workshop tables (and --plot) of run directories or .out files\n"
     "  config    print the resolved config (--reference: every field)\n"
+    "  export    write a checkpoint as a Hugging Face model directory\n"
+    "  estimate  memory per rank for each ZeRO stage before a job starts\n"
     "  --version\n"
     "`zerotune <command> --help` for a command's options.";
 
@@ -40,6 +45,8 @@ int dispatch(const std::string& command, const std::vector<std::string>& args) {
   if (command == "tokenize") return run_tokenize_command(args);
   if (command == "report") return run_report_command(args);
   if (command == "config") return run_config_command(args);
+  if (command == "export") return run_export_command(args);
+  if (command == "estimate") return run_estimate_command(args);
   if (command == "--version" || command == "version") {
     std::printf("zerotune %s\n", ZEROTUNE_VERSION);
     return zerotune::kExitOk;
@@ -50,7 +57,8 @@ int dispatch(const std::string& command, const std::vector<std::string>& args) {
   }
   throw zerotune::UniformInputError(
       "command line: unknown command " + zerotune::quote_value(command) +
-      " (train, eval, generate, prep, tokenize, report, config; see zerotune --help)");
+      " (train, eval, generate, prep, tokenize, report, config, export, estimate; see zerotune "
+      "--help)");
 }
 
 // One line on stderr from the rank that saw the error. With several ranks the job must end

@@ -6,13 +6,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "memory_fit.hpp"
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/quoted.hpp"
+#include "zerotune/cli/estimate_command.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/comm/nccl_communicator.hpp"
+#include "zerotune/config/deepspeed_config.hpp"
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/embedded_config.hpp"
 #include "zerotune/ops/cpu_threads.hpp"
@@ -31,16 +34,37 @@ namespace zerotune::cli {
 namespace {
 
 constexpr const char* kTrainUsage =
-    "usage: zerotune train [--config FILE] [--set section.key=value]... [--resume auto|DIR] "
-    "[--run-dir DIR]\n"
-    "  no --config: the built-in CPU demo (configs/demo.yaml)";
+    "usage: zerotune train [--config FILE] [--deepspeed FILE] [--set section.key=value]... "
+    "[--resume auto|DIR] [--run-dir DIR]\n"
+    "  no --config: the built-in CPU demo (configs/demo.yaml)\n"
+    "  --deepspeed: a DeepSpeed ds_config.json, applied beneath the YAML and --set";
 
 const std::string& value_of(const std::vector<std::string>& args, size_t& i) {
   if (i + 1 >= args.size()) throw InputError("command line: " + args[i] + ": expected a value");
   return args[++i];
 }
 
-config::RunConfig load_config(const TrainArguments& a) {
+std::string read_config_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read config file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// `notes` receives the DeepSpeed keys accepted without effect, for the info log.
+config::RunConfig load_config(const TrainArguments& a, std::vector<std::string>& notes) {
+  if (!a.deepspeed_path.empty()) {
+    int world = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+    const bool demo = a.config_path.empty();
+    const std::string text =
+        demo ? std::string(kEmbeddedDemoConfig) : read_config_text(a.config_path);
+    return config::parse_run_config_with_deepspeed(text,
+                                                   demo ? "<embedded demo config>" : a.config_path,
+                                                   a.deepspeed_path, world, a.overrides, notes,
+                                                   /*yaml_over_deepspeed=*/!demo);
+  }
   if (a.config_path.empty()) {
     return config::parse_run_config(kEmbeddedDemoConfig, "<embedded demo config>", a.overrides);
   }
@@ -84,8 +108,10 @@ int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected);
 // monitor), records the resolved config, and hands over to the trainer. A start that fails
 // before its first step removes the job directory it created, so that a mistyped config or
 // data path leaves no empty run behind (a directory that held anything before is kept).
-int start_run(train::RunContext& ctx, const std::string& run_dir,
-              const std::vector<std::string>& overrides) {
+int start_run(train::RunContext& ctx, const TrainArguments& a,
+              const std::vector<std::string>& deepspeed_notes) {
+  const std::string& run_dir = a.run_dir;
+  const std::vector<std::string>& overrides = a.overrides;
   ctx.topology = runtime::detect_topology();
   runtime::init_console_logging(ctx.topology.rank);
   if (!runtime::resolves_to_cuda(ctx.config.run.device)) {
@@ -98,6 +124,14 @@ int start_run(train::RunContext& ctx, const std::string& run_dir,
       runtime::select_device(ctx.config.run.device, ctx.topology.local_rank,
                              config::origin_of(ctx.config, overrides, "run.device"));
   ctx.device = selected.device;
+  // Model states that cannot fit the GPU stop the run before its directory is made.
+  if (!ctx.device->is_host() && selected.probe) {
+    const int64_t device_bytes = selected.probe->sample().device_total_bytes;
+    const std::string refusal =
+        device_bytes > 0 ? model_states_refusal(ctx.config, ctx.topology.world_size, device_bytes)
+                         : "";
+    if (!refusal.empty()) throw InputError(refusal);
+  }
   // GPU runs talk NCCL (device buffers; host values still go over MPI underneath).
   std::unique_ptr<comm::Communicator> nccl;
   if (!selected.device->is_host()) {
@@ -144,6 +178,12 @@ int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected) 
                       ZEROTUNE_VERSION, ctx.config.source, ctx.job_dir.root().string(), threads);
   runtime::log().info("device rank={} local_rank={} {}", ctx.topology.rank, ctx.topology.local_rank,
                       selected.description);
+  runtime::log().info("{}", own_estimate_line(ctx.config, ctx.topology.world_size));
+  if (!deepspeed_notes.empty()) {
+    std::string keys;
+    for (const auto& n : deepspeed_notes) keys += (keys.empty() ? "" : ", ") + n;
+    runtime::log().info("deepspeed {}: accepted, no effect yet: {}", a.deepspeed_path, keys);
+  }
   // A fresh run must not overwrite an earlier run's config or interleave its checkpoints.
   if (ctx.resume.empty()) {
     if (auto earlier = train::latest_checkpoint(ctx.job_dir.checkpoints())) {
@@ -179,6 +219,8 @@ TrainArguments parse_train_arguments(const std::vector<std::string>& args) {
       a.resume = value_of(args, i);
     } else if (arg == "--run-dir") {
       a.run_dir = value_of(args, i);
+    } else if (arg == "--deepspeed") {
+      a.deepspeed_path = value_of(args, i);
     } else {
       throw InputError("command line: unknown argument " + quote_value(arg) +
                        " (see zerotune train --help)");
@@ -201,9 +243,10 @@ int run_train_command(const std::vector<std::string>& args) {
     throw UniformInputError(e.what());
   }
   train::RunContext ctx;
+  std::vector<std::string> deepspeed_notes;
   try {
     // Every rank reads the same command line and config: an error here is everyone's.
-    ctx.config = load_config(a);
+    ctx.config = load_config(a, deepspeed_notes);
     int world = 1;
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     // The batch arithmetic for this world size, before anything touches the disk.
@@ -215,7 +258,7 @@ int run_train_command(const std::vector<std::string>& args) {
     throw UniformInputError(e.what());
   }
   ctx.resume = a.resume;
-  return start_run(ctx, a.run_dir, a.overrides);
+  return start_run(ctx, a, deepspeed_notes);
 }
 
 int run_config_command(const std::vector<std::string>& args) {
@@ -233,8 +276,12 @@ int run_config_command(const std::vector<std::string>& args) {
     return kExitOk;
   }
   const TrainArguments a = parse_train_arguments(rest);
-  const config::RunConfig c = load_config(a);
+  std::vector<std::string> notes;
+  const config::RunConfig c = load_config(a, notes);
   check_device_fits(c, a.overrides);
+  // A YAML comment, so that the output stays a config that loads.
+  for (const auto& n : notes)
+    std::cout << "# deepspeed " << a.deepspeed_path << ": accepted, no effect yet: " << n << "\n";
   std::cout << config::to_yaml(c);
   return kExitOk;
 }

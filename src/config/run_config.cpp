@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "model_directory.hpp"
 #include "run_config_fields.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/quoted.hpp"
@@ -299,6 +300,7 @@ RunConfig parse_run_config(const std::string& yaml_text, const std::string& sour
   for (const std::string& override_text : overrides) {
     apply_override(override_text, config, origins);
   }
+  adopt_model_directory_shape(config.model, origins);
   check_cross_fields(config, origins);
   return config;
 }

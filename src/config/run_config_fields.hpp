@@ -50,7 +50,10 @@ void visit_fields(V& v, ModelConfig& c) {
   v.field("vocab_size", c.vocab_size, "vocabulary size (50257 for the GPT-2 tokenizer)",
           Positive{kMaxVocabSize});
   v.field("init", c.init,
-          "`random`, or a safetensors file with Hugging Face GPT-2 names to start from",
+          "`random`, a safetensors file with Hugging Face GPT-2 names, or a Hugging Face model "
+          "directory (config.json + model.safetensors or shards with "
+          "model.safetensors.index.json; fp32, fp16 or bf16) whose config.json gives the "
+          "shape: model keys set here must agree with it",
           NonEmpty{});
   v.field("init_std", c.init_std, "standard deviation of the random normal initialisation",
           Positive{});
@@ -164,6 +167,10 @@ void visit_fields(V& v, CheckpointConfig& c) {
           OneOf{{"steps", "epoch", "no"}});
   v.field("keep_last", c.keep_last, "complete checkpoints kept; older ones are deleted",
           Positive{kMaxKeptCheckpoints});
+  v.field("export_hf", c.export_hf,
+          "at the end of training, also write the last checkpoint to `RUN_DIR/export/` as a "
+          "Hugging Face model directory (fp32; `zerotune export` for other dtypes and sharding)",
+          AnyValue{});
 }
 
 template <class V>

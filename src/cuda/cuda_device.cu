@@ -137,13 +137,14 @@ class CudaMemoryProbe : public MemoryProbe {
       : ordinal_(ordinal), pool_(default_pool(ordinal)), nvml_(pci_bus_id(ordinal)) {}
   MemorySample sample() override {
     MemorySample s;
+    // The monitor samples from its own thread: select the GPU there too.
+    ZT_CUDA_CHECK(cudaSetDevice(ordinal_));
+    size_t free_bytes = 0, total_bytes = 0;
+    ZT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    s.device_total_bytes = static_cast<int64_t>(total_bytes);
     if (auto used = nvml_.used_bytes()) {
       s.device_used_bytes = *used;
     } else {
-      // The monitor samples from its own thread: select the GPU there too.
-      ZT_CUDA_CHECK(cudaSetDevice(ordinal_));
-      size_t free_bytes = 0, total_bytes = 0;
-      ZT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
       s.device_used_bytes = static_cast<int64_t>(total_bytes - free_bytes);
     }
     s.allocated_bytes = static_cast<int64_t>(pool_attribute(pool_, cudaMemPoolAttrUsedMemCurrent));

@@ -1,9 +1,11 @@
 #include "zerotune/train/model_init.hpp"
 
+#include <filesystem>
 #include <vector>
 
 #include "zerotune/model/gpt2.hpp"
 #include "zerotune/model/gpt2_hf.hpp"
+#include "zerotune/model/hf_directory.hpp"
 
 namespace zerotune::train {
 
@@ -18,7 +20,10 @@ void initialize_parameters(ZeroEngine& engine, const config::ModelConfig& model,
     }
     return;
   }
-  const auto units = model::load_gpt2_safetensors(model.init, layout);
+  // A Hugging Face model directory (config.json + safetensors, maybe sharded), or one file.
+  const auto units = std::filesystem::is_directory(model.init)
+                         ? model::load_hf_directory(model.init, layout)
+                         : model::load_gpt2_safetensors(model.init, layout);
   for (size_t u = 0; u < layout.units.size(); ++u) {
     engine.set_unit_parameters(static_cast<int>(u), units[u].data());
   }

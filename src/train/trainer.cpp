@@ -15,6 +15,7 @@
 #include "zerotune/runtime/stop_signal.hpp"
 #include "zerotune/train/checkpoint.hpp"
 #include "zerotune/train/evaluation.hpp"
+#include "zerotune/train/checkpoint_export.hpp"
 #include "zerotune/train/grad_clip.hpp"
 #include "zerotune/train/loss_scaler.hpp"
 #include "zerotune/train/lr_schedule.hpp"
@@ -195,6 +196,9 @@ class Trainer {
       if (cfg_.train.eval_strategy != "no") evaluate(progress.step, progress.position.epoch + 1);
     }
     if (cfg_.checkpoint.save_strategy != "no") save(progress, "end");
+    if (cfg_.checkpoint.export_hf) {
+      export_latest_checkpoint(ctx_.job_dir.checkpoints(), ctx_.job_dir.export_dir(), comm_);
+    }
     metrics_.summary(summary(clock.totals(), progress));
     return kExitOk;
   }

@@ -1,4 +1,5 @@
-// `zerotune train [--config FILE] [--set section.key=value]... [--resume auto|DIR] [--run-dir DIR]`
+// `zerotune train [--config FILE] [--deepspeed FILE] [--set section.key=value]...
+//                 [--resume auto|DIR] [--run-dir DIR]`
 #pragma once
 
 #include <string>
@@ -11,6 +12,7 @@ struct TrainArguments {
   std::vector<std::string> overrides;  // "section.key=value"
   std::string resume;                  // "", "auto" or a checkpoint directory
   std::string run_dir;                 // explicit job directory
+  std::string deepspeed_path;          // DeepSpeed ds_config.json beneath the YAML; "" = none
 };
 
 TrainArguments parse_train_arguments(const std::vector<std::string>& args);

@@ -17,7 +17,7 @@ struct ModelConfig {
   int64_t n_embd = 64;
   int64_t seq_len = 64;
   int64_t vocab_size = 256;
-  std::string init = "random";  // "random" or a safetensors file with Hugging Face GPT-2 names
+  std::string init = "random";  // "random", a HF GPT-2 safetensors file or model directory
   double init_std = 0.02;
 
   bool operator==(const ModelConfig&) const = default;
@@ -82,6 +82,7 @@ struct CheckpointConfig {
   int64_t every_n_steps = 0;            // 0 = only at the end (and on a stop signal)
   int64_t keep_last = 2;
   std::string save_strategy = "steps";  // steps (every_n_steps) | epoch | no
+  bool export_hf = false;  // write RUN_DIR/export/ (Hugging Face) from the last checkpoint
 
   bool operator==(const CheckpointConfig&) const = default;
 };

@@ -11,7 +11,7 @@
 // Reading validates the whole header against the file size when the file is opened, so a
 // corrupt or truncated file is an InputError naming the file (and the tensor) before any
 // data is used. Tensors of F32, F64, F16, BF16, I32 and I64 convert to float or double;
-// I32 and I64 also read as int32_t. Writing takes F32, F64 and I32 tensors and goes to a
+// I32 and I64 also read as int32_t. Writing takes F32, F64, I32, BF16 and F16 tensors and goes to a
 // temporary name that is fsynced and renamed, so a reader never sees a half-written file.
 #pragma once
 
@@ -76,7 +76,7 @@ class SafetensorsFile {
 };
 
 // One tensor to write: a view of caller memory (product(shape) elements), valid during the
-// write. The dtype follows the pointer: F32, F64 or I32.
+// write. The dtype follows the pointer: F32, F64 or I32, or is given for BF16 and F16.
 struct TensorView {
   TensorView(std::string name, std::vector<int64_t> shape, const float* data)
       : name(std::move(name)), shape(std::move(shape)), dtype(DType::kF32), data(data) {}
@@ -84,6 +84,9 @@ struct TensorView {
       : name(std::move(name)), shape(std::move(shape)), dtype(DType::kF64), data(data) {}
   TensorView(std::string name, std::vector<int64_t> shape, const int32_t* data)
       : name(std::move(name)), shape(std::move(shape)), dtype(DType::kI32), data(data) {}
+  // 16-bit floats already in their on-disk form: dtype is kBF16 or kF16 (half_float.hpp).
+  TensorView(std::string name, std::vector<int64_t> shape, DType dtype, const uint16_t* data)
+      : name(std::move(name)), shape(std::move(shape)), dtype(dtype), data(data) {}
 
   std::string name;
   std::vector<int64_t> shape;

@@ -22,6 +22,7 @@ struct MemorySample {
   int64_t reserved_bytes = 0;        // bytes held by the allocator (CPU: RSS, as nothing is cached)
   int64_t peak_allocated_bytes = 0;  // allocator high-water mark of allocated_bytes (CPU: 0)
   int64_t peak_reserved_bytes = 0;   // allocator high-water mark of reserved_bytes (CPU: 0)
+  int64_t device_total_bytes = 0;    // the device's memory (GPU: cudaMemGetInfo total; CPU: 0)
 };
 
 class MemoryProbe {

@@ -1,5 +1,5 @@
 // Initial parameters: GPT-2's random init (model.init: random) or a Hugging Face GPT-2
-// safetensors file (model.init: path), loaded unit by unit into the engine.
+// safetensors file or model directory (model.init: path), loaded unit by unit into the engine.
 #pragma once
 
 #include <cstdint>

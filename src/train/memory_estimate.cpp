@@ -1,0 +1,117 @@
+#include "zerotune/train/memory_estimate.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <vector>
+
+#include "zerotune/train/shard_layout.hpp"
+
+namespace zerotune::train {
+
+namespace {
+
+// unit_buffer_pool.hpp: `count` buffers, the first as large as the largest unit, the rest as
+// the second largest.
+int64_t pool_elements(const std::vector<UnitShard>& shards, int count) {
+  std::vector<int64_t> sizes;
+  for (const auto& s : shards) sizes.push_back(s.padded_numel);
+  std::sort(sizes.begin(), sizes.end(), std::greater<>());
+  int64_t total = 0;
+  for (int i = 0; i < count && !sizes.empty(); ++i) {
+    total += sizes[std::min<size_t>(i == 0 ? 0 : 1, sizes.size() - 1)];
+  }
+  return total;
+}
+
+constexpr int kGradientScratchBuffers = 3;  // ShardedGradients::kScratchBuffers
+constexpr int kGatherBuffers = 3;           // ZeroStage3::kGatherBuffers
+
+}  // namespace
+
+MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, int world, int rank,
+                                    DType compute_dtype, OptimizerKind optimizer) {
+  const std::vector<UnitShard> shards = make_shards(layout, world, rank);
+  const auto E = static_cast<int64_t>(dtype_bytes(compute_dtype));
+  constexpr int64_t F = sizeof(float);
+  int64_t numel = 0, padded = 0, shard = 0, owned = 0, max_shard = 0;
+  for (const auto& s : shards) {
+    numel += s.numel;
+    padded += s.padded_numel;
+    shard += s.shard_numel;
+    owned += stage == 0 ? s.numel : s.owned();
+    max_shard = std::max(max_shard, s.shard_numel);
+  }
+  MemoryAccount a;
+  a.model_parameters = layout.total_numel();
+  const int64_t states = optimizer == OptimizerKind::kAdamW ? 2 : 1;
+  a.master_bytes = compute_dtype == DType::kFloat32 ? 0 : F * owned;
+  a.optimizer_bytes = states * F * owned + a.master_bytes;
+  const int64_t sharded_gradient_scratch =
+      F * pool_elements(shards, kGradientScratchBuffers) + kGradientScratchBuffers * F * max_shard;
+  switch (stage) {
+    case 0:
+      a.parameter_bytes = E * numel;
+      a.gradient_bytes = F * numel;
+      break;
+    case 1:
+      a.parameter_bytes = E * padded;
+      a.gradient_bytes = F * (padded + shard);
+      break;
+    case 2:
+      a.parameter_bytes = E * padded;
+      a.gradient_bytes = F * shard;
+      a.scratch_bytes = sharded_gradient_scratch;
+      break;
+    default:
+      a.parameter_bytes = E * shard;
+      a.gradient_bytes = F * shard;
+      a.scratch_bytes = sharded_gradient_scratch + E * pool_elements(shards, kGatherBuffers);
+      break;
+  }
+  return a;
+}
+
+ActivationSizing ActivationSizing::cpu_fp32() { return {}; }
+
+ActivationSizing ActivationSizing::gpu(int64_t compute_bytes) {
+  ActivationSizing s;
+  s.compute_bytes = compute_bytes;
+  s.accum_bytes = 4;
+  s.attention_square_bytes = 0;
+  s.attention_row_bytes = 4;
+  return s;
+}
+
+int64_t estimate_activation_bytes(const model::Gpt2Shape& shape, int64_t max_batch,
+                                  int64_t max_tokens, bool checkpointing, const ActivationSizing& z,
+                                  bool separate_dlogits) {
+  const int64_t L = shape.n_layer, C = shape.n_embd, H = shape.n_head, V = shape.vocab_size;
+  const int64_t A = z.compute_bytes, G = z.accum_bytes;
+  const int64_t R = max_batch * max_tokens;
+  const int64_t S = checkpointing ? (L > 0 ? 1 : 0) : L;
+  const int64_t ld = (V + z.logits_alignment - 1) / z.logits_alignment * z.logits_alignment;
+  const int64_t saved = max_batch * H * max_tokens * max_tokens * z.attention_square_bytes +
+                        max_batch * H * max_tokens * z.attention_row_bytes;
+  // The stacks of gpt2_activations.cpp, in its order.
+  int64_t bytes = 2 * R * 4;                  // ids, targets
+  bytes += R * C * A;                         // encoded
+  bytes += S * (R * C * A + 2 * R * G);       // ln1, mean, rstd
+  bytes += S * R * 3 * C * A;                 // qkv
+  bytes += S * R * C * A;                     // atty
+  bytes += S * saved;                         // att_saved
+  bytes += S * R * C * A;                     // residual2
+  bytes += S * (R * C * A + 2 * R * G);       // ln2, mean, rstd
+  bytes += S * 2 * R * 4 * C * A;             // fch, fch_gelu
+  bytes += L * R * C * A;                     // residual3
+  bytes += R * C * A;                         // branch
+  bytes += R * C * A + 2 * R * G;             // lnf, mean, rstd
+  bytes += R * ld * A;                        // logits
+  bytes += R * G;                             // lse
+  bytes += 3 * R * C * A;                     // dresidual, dln, datty
+  bytes += R * 3 * C * A;                     // dqkv
+  bytes += R * 4 * C * A;                     // dfch
+  if (separate_dlogits) bytes += R * ld * A;  // dlogits
+  return bytes;
+}
+
+}  // namespace zerotune::train

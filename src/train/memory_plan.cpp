@@ -1,0 +1,106 @@
+#include "zerotune/train/memory_plan.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include "zerotune/train/memory_estimate.hpp"
+
+namespace zerotune::train {
+
+namespace {
+
+int64_t with_margin(int64_t bytes) {
+  return bytes + static_cast<int64_t>(std::ceil(kFragmentationMargin * static_cast<double>(bytes)));
+}
+
+ActivationSizing sizing_of(const MemoryPlanInput& in) {
+  return in.gpu ? ActivationSizing::gpu(static_cast<int64_t>(dtype_bytes(in.compute_dtype)))
+                : ActivationSizing::cpu_fp32();
+}
+
+int64_t tokens_of(const MemoryPlanInput& in) {
+  return in.tokens > 0 ? in.tokens : in.shape.seq_len;
+}
+
+// The largest B with states + activations(B) under the memory (activations grow with B).
+int64_t largest_batch(const MemoryPlanRow& row, const MemoryPlanInput& in, bool checkpointing) {
+  if (in.device_memory_bytes <= 0) return -1;
+  const int64_t fixed = row.model_state_bytes() + row.buffer_bytes;
+  auto fits = [&](int64_t b) {
+    return with_margin(fixed + estimate_activation_bytes(in.shape, b, tokens_of(in), checkpointing,
+                                                         sizing_of(in))) <= in.device_memory_bytes;
+  };
+  if (!fits(1)) return 0;
+  int64_t lo = 1, hi = 2;
+  while (hi < (int64_t{1} << 24) && fits(hi)) {
+    lo = hi;
+    hi *= 2;
+  }
+  while (hi - lo > 1) {  // fits(lo), !fits(hi)
+    const int64_t mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+std::string gib(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
+  return text;
+}
+
+}  // namespace
+
+int64_t MemoryPlanRow::total_bytes(bool checkpointing) const {
+  return with_margin(model_state_bytes() + buffer_bytes +
+                     (checkpointing ? activation_ckpt_bytes : activation_bytes));
+}
+
+std::vector<MemoryPlanRow> plan_memory(const MemoryPlanInput& in) {
+  const model::Gpt2Layout layout = model::make_gpt2_layout(in.shape);
+  std::vector<MemoryPlanRow> rows;
+  for (int stage = 0; stage <= 3; ++stage) {
+    for (bool offload : {false, true}) {
+      if (offload && stage == 0) continue;  // offload moves the optimizer shard (stage >= 1)
+      const MemoryAccount a =
+          estimate_model_states(layout, stage, in.world, 0, in.compute_dtype, in.optimizer);
+      MemoryPlanRow row;
+      row.stage = stage;
+      row.offload = offload;
+      row.parameter_bytes = a.parameter_bytes;
+      row.gradient_bytes = a.gradient_bytes;
+      row.optimizer_bytes = offload ? 0 : a.optimizer_bytes;
+      row.host_bytes = offload ? a.optimizer_bytes : 0;
+      row.buffer_bytes = a.scratch_bytes;
+      row.activation_bytes =
+          estimate_activation_bytes(in.shape, in.micro_batch, tokens_of(in), false, sizing_of(in));
+      row.activation_ckpt_bytes =
+          estimate_activation_bytes(in.shape, in.micro_batch, tokens_of(in), true, sizing_of(in));
+      row.max_micro_batch = largest_batch(row, in, false);
+      row.max_micro_batch_ckpt = largest_batch(row, in, true);
+      rows.push_back(row);
+    }
+  }
+  return rows;
+}
+
+std::string format_plan_row(const MemoryPlanRow& r, const MemoryPlanInput& in, bool checkpointing) {
+  std::string fits = "unknown";
+  if (in.device_memory_bytes > 0) {
+    fits = r.total_bytes(checkpointing) <= in.device_memory_bytes ? "fits" : "does_not_fit";
+  }
+  auto batch = [](int64_t b) { return b < 0 ? std::string("unknown") : std::to_string(b); };
+  const int64_t margin = r.total_bytes(checkpointing) - r.model_state_bytes() - r.buffer_bytes -
+                         (checkpointing ? r.activation_ckpt_bytes : r.activation_bytes);
+  return "estimate stage=" + std::to_string(r.stage) + " offload=" + (r.offload ? "cpu" : "none") +
+         " params_gib=" + gib(r.parameter_bytes) + " grads_gib=" + gib(r.gradient_bytes) +
+         " optimizer_gib=" + gib(r.optimizer_bytes) + " host_gib=" + gib(r.host_bytes) +
+         " buffers_gib=" + gib(r.buffer_bytes) + " activations_gib=" + gib(r.activation_bytes) +
+         " activations_ckpt_gib=" + gib(r.activation_ckpt_bytes) + " margin_gib=" + gib(margin) +
+         " total_gib=" + gib(r.total_bytes(checkpointing)) + " " + fits +
+         " max_micro_batch=" + batch(r.max_micro_batch) +
+         " max_micro_batch_ckpt=" + batch(r.max_micro_batch_ckpt) +
+         " model_state_bytes=" + std::to_string(r.model_state_bytes());
+}
+
+}  // namespace zerotune::train
