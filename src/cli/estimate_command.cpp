@@ -55,6 +55,7 @@ train::MemoryPlanInput memory_plan_input(const config::RunConfig& c, int world) 
   in.compute_dtype = compute_dtype_of(c.train.precision);
   in.optimizer = train::parse_optimizer_kind(c.train.optimizer);
   in.micro_batch = c.train.micro_batch_size;
+  in.micro_batches_per_step = config::grad_accum_steps(c, world);
   in.gpu = c.train.precision != "fp32" || runtime::resolves_to_cuda(c.run.device);
   return in;
 }

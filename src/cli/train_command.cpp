@@ -102,7 +102,8 @@ bool holds_a_run(const runtime::JobDir& dir) {
   return false;
 }
 
-int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected);
+int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected,
+                     const std::vector<std::string>& deepspeed_notes);
 
 // Builds the run context once (topology, communicator, device, job directory, logs, memory
 // monitor), records the resolved config, and hands over to the trainer. A start that fails
@@ -161,7 +162,7 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
   if (!error.empty()) throw InputError(error);
   ctx.job_dir = runtime::JobDir(path);
   try {
-    return start_in_job_dir(ctx, selected);
+    return start_in_job_dir(ctx, selected, deepspeed_notes);
   } catch (...) {
     if (created_here && !holds_a_run(ctx.job_dir)) {
       std::error_code ec;
@@ -171,7 +172,8 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
   }
 }
 
-int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected) {
+int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected,
+                     const std::vector<std::string>& deepspeed_notes) {
   runtime::add_rank_log_file(ctx.job_dir.log_file(ctx.topology.rank), ctx.topology.rank);
   const int threads = ops::configure_cpu_threads(ctx.topology.local_world_size);
   runtime::log().info("zerotune {} train: config={} run_dir={} cpu_threads_per_rank={}",

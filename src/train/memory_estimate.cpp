@@ -29,7 +29,8 @@ constexpr int kGatherBuffers = 3;           // ZeroStage3::kGatherBuffers
 }  // namespace
 
 MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, int world, int rank,
-                                    DType compute_dtype, OptimizerKind optimizer) {
+                                    DType compute_dtype, OptimizerKind optimizer,
+                                    int64_t micro_batches_per_step) {
   const std::vector<UnitShard> shards = make_shards(layout, world, rank);
   const auto E = static_cast<int64_t>(dtype_bytes(compute_dtype));
   constexpr int64_t F = sizeof(float);
@@ -46,8 +47,10 @@ MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, 
   const int64_t states = optimizer == OptimizerKind::kAdamW ? 2 : 1;
   a.master_bytes = compute_dtype == DType::kFloat32 ? 0 : F * owned;
   a.optimizer_bytes = states * F * owned + a.master_bytes;
+  // Landing buffers exist only where micro-batches accumulate (sharded_gradients.hpp).
+  const int64_t landing = micro_batches_per_step > 1 ? kGradientScratchBuffers * F * max_shard : 0;
   const int64_t sharded_gradient_scratch =
-      F * pool_elements(shards, kGradientScratchBuffers) + kGradientScratchBuffers * F * max_shard;
+      F * pool_elements(shards, kGradientScratchBuffers) + landing;
   switch (stage) {
     case 0:
       a.parameter_bytes = E * numel;
@@ -73,12 +76,16 @@ MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, 
 
 ActivationSizing ActivationSizing::cpu_fp32() { return {}; }
 
+// As src/cuda/cuda_backend.cu sizes them: logits rows padded to 64 elements; 16-bit runs keep
+// cuDNN's fp32 softmax statistics [B, H, T], fp32 runs (our own attention kernel) the
+// probabilities [B, H, T, T] in fp32.
 ActivationSizing ActivationSizing::gpu(int64_t compute_bytes) {
   ActivationSizing s;
   s.compute_bytes = compute_bytes;
   s.accum_bytes = 4;
-  s.attention_square_bytes = 0;
-  s.attention_row_bytes = 4;
+  s.logits_alignment = 64;
+  s.attention_square_bytes = compute_bytes == 4 ? 4 : 0;
+  s.attention_row_bytes = compute_bytes == 4 ? 0 : 4;
   return s;
 }
 

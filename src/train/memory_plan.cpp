@@ -62,8 +62,8 @@ std::vector<MemoryPlanRow> plan_memory(const MemoryPlanInput& in) {
   for (int stage = 0; stage <= 3; ++stage) {
     for (bool offload : {false, true}) {
       if (offload && stage == 0) continue;  // offload moves the optimizer shard (stage >= 1)
-      const MemoryAccount a =
-          estimate_model_states(layout, stage, in.world, 0, in.compute_dtype, in.optimizer);
+      const MemoryAccount a = estimate_model_states(layout, stage, in.world, 0, in.compute_dtype,
+                                                    in.optimizer, in.micro_batches_per_step);
       MemoryPlanRow row;
       row.stage = stage;
       row.offload = offload;

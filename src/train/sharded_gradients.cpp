@@ -20,6 +20,11 @@ ShardedGradients::ShardedGradients(const std::vector<UnitShard>& shards, comm::C
   reduced_this_step_.assign(shards_.size(), false);
 }
 
+void ShardedGradients::expect_accumulation(bool accumulates) {
+  if (!accumulates) return;
+  for (int i = 0; i < kScratchBuffers; ++i) landing(i);
+}
+
 float* ShardedGradients::landing(int index) {
   if (landing_[index].size() == 0) {
     landing_[index] = runtime::DeviceBuffer<float>(device_, max_shard_numel_, "gradient landing");

@@ -29,6 +29,9 @@ class ShardedGradients {
   ShardedGradients(const std::vector<UnitShard>& shards, comm::Communicator& comm,
                    ops::Backend& backend);
 
+  // Whether steps have more than one micro-batch: then the landing buffers are made now, so
+  // the start-of-run memory table counts them.
+  void expect_accumulation(bool accumulates);
   void clear();              // zero the accumulators (start of a step)
   float* scratch(int unit);  // zeroed unit-sized buffer, the same one until ready(unit)
   void ready(int unit);      // start the reduce-scatter of the unit's scratch

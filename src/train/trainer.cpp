@@ -14,8 +14,8 @@
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/runtime/stop_signal.hpp"
 #include "zerotune/train/checkpoint.hpp"
-#include "zerotune/train/evaluation.hpp"
 #include "zerotune/train/checkpoint_export.hpp"
+#include "zerotune/train/evaluation.hpp"
 #include "zerotune/train/grad_clip.hpp"
 #include "zerotune/train/loss_scaler.hpp"
 #include "zerotune/train/lr_schedule.hpp"
@@ -101,6 +101,7 @@ class Trainer {
     opt.momentum = cfg_.train.momentum;
     opt.weight_decay = cfg_.train.weight_decay;
     engine_ = ZeroEngine::create(static_cast<int>(cfg_.zero.stage), layout_, opt, comm_, *backend_);
+    engine_->set_micro_batches_per_step(grad_accum_);
 
     const std::string train_path =
         resolve_data_file(cfg_.data.train_file, "train", ctx, 6000, cfg_.train.seed + 11);

@@ -54,6 +54,7 @@ class ZeroStage3 : public ZeroEngine {
 
   void* gradients(int unit) override { return grads_.scratch(unit); }
   void gradients_ready(int unit) override { grads_.ready(unit); }
+  void set_micro_batches_per_step(int64_t n) override { grads_.expect_accumulation(n > 1); }
 
   MemoryAccount memory_account() const override {
     MemoryAccount a = ZeroEngine::memory_account();

@@ -24,9 +24,10 @@ struct MemoryPlanInput {
   DType compute_dtype = DType::kFloat32;
   OptimizerKind optimizer = OptimizerKind::kAdamW;
   int64_t micro_batch = 1;
-  int64_t tokens = 0;               // per row; 0: shape.seq_len
-  bool gpu = false;                 // size activations as the GPU backend does (else the CPU's)
-  int64_t device_memory_bytes = 0;  // 0: unknown (no verdicts)
+  int64_t micro_batches_per_step = 1;  // gradient accumulation steps
+  int64_t tokens = 0;                  // per row; 0: shape.seq_len
+  bool gpu = false;                    // size activations as the GPU backend does (else the CPU's)
+  int64_t device_memory_bytes = 0;     // 0: unknown (no verdicts)
 };
 
 struct MemoryPlanRow {

@@ -82,6 +82,9 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   // compute copies from the masters (collective at stages 1 and 2).
   void parameters_loaded();
 
+  // Micro-batches each step accumulates (gradient accumulation steps): stages 2 and 3 make
+  // their landing buffers only when this is above 1.
+  virtual void set_micro_batches_per_step(int64_t) {}
   void begin_step();                          // clears the gradient accumulators
   void begin_micro_batch(bool last_in_step);  // the last one triggers the gradient collectives
   void finish_gradients();                    // waits for every gradient collective of the step
