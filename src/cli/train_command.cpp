@@ -103,7 +103,7 @@ bool holds_a_run(const runtime::JobDir& dir) {
 }
 
 int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected,
-                     const std::vector<std::string>& deepspeed_notes);
+                     const TrainArguments& a, const std::vector<std::string>& deepspeed_notes);
 
 // Builds the run context once (topology, communicator, device, job directory, logs, memory
 // monitor), records the resolved config, and hands over to the trainer. A start that fails
@@ -162,7 +162,7 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
   if (!error.empty()) throw InputError(error);
   ctx.job_dir = runtime::JobDir(path);
   try {
-    return start_in_job_dir(ctx, selected, deepspeed_notes);
+    return start_in_job_dir(ctx, selected, a, deepspeed_notes);
   } catch (...) {
     if (created_here && !holds_a_run(ctx.job_dir)) {
       std::error_code ec;
@@ -173,7 +173,7 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
 }
 
 int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected,
-                     const std::vector<std::string>& deepspeed_notes) {
+                     const TrainArguments& a, const std::vector<std::string>& deepspeed_notes) {
   runtime::add_rank_log_file(ctx.job_dir.log_file(ctx.topology.rank), ctx.topology.rank);
   const int threads = ops::configure_cpu_threads(ctx.topology.local_world_size);
   runtime::log().info("zerotune {} train: config={} run_dir={} cpu_threads_per_rank={}",

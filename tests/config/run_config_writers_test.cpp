@@ -37,10 +37,12 @@ RunConfig all_fields_changed() {
   c.train.eps = 1e-6;
   c.train.momentum = 0.5;
   c.zero = {3, true};
-  c.checkpoint = {250, 5, true};
+  c.train.activation_checkpointing = true;
+  c.fp16 = {128, 8, 100, 3, 2};
+  c.checkpoint = {250, 5, "epoch", true};
   c.log = {1};
   c.monitor = {50};
-  c.run = {"/scratch/runs", "true"};
+  c.run = {"/scratch/runs", "true", "cpu"};
   return c;
 }
 
