@@ -221,7 +221,7 @@ int run_prep_command(const std::vector<std::string>& args, std::ostream& out) {
            << " padding_tokens=" << stats.padding_tokens << " seq_len=" << seq_len
            << " truncated_examples=" << stats.truncated_examples
            << " answer_truncated_examples=" << stats.answer_truncated_examples
-           << " loss_on=" << (loss_on == LossOn::kAll ? "all" : "answer") << " offset=" << offset;
+           << " offset=" << offset << " loss_on=" << (loss_on == LossOn::kAll ? "all" : "answer");
   }
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

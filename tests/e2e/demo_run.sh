@@ -8,7 +8,8 @@ dir=$(ls -d "$SCRATCH"/runs/demo-*)
 for f in config.yaml metrics.jsonl memory/rank-00000.csv logs/rank-00000.log checkpoints/latest; do
   [ -e "$dir/$f" ] || fail "missing $f in the job directory"
 done
-grep -q "^step=60/60 epoch=1 loss=" demo.out || fail "no step=60/60 line"
+grep -Eq "^step=60/60 epoch=1 elapsed=[0-9]+:[0-5][0-9]:[0-5][0-9] eta=0:00:00 loss=" demo.out ||
+  fail "no step=60/60 line with elapsed= and eta=0:00:00"
 grep -q "^eval epoch=1 eval_loss=" demo.out || fail "no eval line"
 grep -q "^train_summary train_runtime=" demo.out || fail "no train_summary line"
 step_losses "$dir" > losses.txt

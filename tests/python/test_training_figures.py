@@ -21,8 +21,8 @@ import numpy as np
 
 SOURCE_DIR = Path(os.environ.get("ZEROTUNE_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 CONFIG = SOURCE_DIR / "tests" / "data" / "configs" / "tiny.yaml"
-ROWS, ROW_LEN, VOCAB = 2048, 24, 257
-MICRO, GLOBAL = 8, 32  # 64 steps an epoch
+ROWS, ROW_LEN, VOCAB = 4096, 24, 257
+MICRO, GLOBAL = 8, 32  # 128 steps an epoch
 
 
 def fail(message):
@@ -88,8 +88,10 @@ def report(*paths):
 
 
 def within(name, got, want, tolerance):
-    if not (want > 0 and abs(got - want) <= tolerance * want):
-        fail(f"{name}: {got} is not within {tolerance:.0%} of {want}")
+    """"" when got is within tolerance of want, else what is wrong."""
+    if want is not None and got is not None and want > 0 and abs(got - want) <= tolerance * want:
+        return ""
+    return f"{name}: {got} is not within {tolerance:.0%} of {want}"
 
 
 def main():
@@ -104,11 +106,48 @@ def check(work):
     real_tokens = write_token_file(data, rng)
     epochs = 3
 
-    # Uninterrupted.
-    whole = work / "whole"
-    with open(work / "whole.out", "w") as out:
-        if subprocess.run(train_args(data, whole, epochs), stdout=out,
+    # Wall-time figures of two runs on a shared machine differ by its load as well: a wrong
+    # figure (a 0 s epoch, a speed-up in the millions) fails every attempt, load rarely thrice.
+    problems = []
+    for attempt in range(3):
+        problems = compare_with_resumed(work / f"try{attempt}", data, real_tokens, epochs)
+        if not problems:
+            break
+        print(f"attempt {attempt + 1}: " + "; ".join(problems), flush=True)
+    if problems:
+        fail("; ".join(problems))
+    check_strategies_and_errors(work, data, rng)
+
+
+def compare_with_resumed(work, data, real_tokens, epochs):
+    """Exact checks fail at once; returns the timing comparisons that are off."""
+    work.mkdir()
+    # The uninterrupted run and the stopped-and-resumed one run side by side, so that both
+    # see the same load.
+    whole, split = work / "whole", work / "split"
+    out_file = work / "split.out"
+    with open(work / "whole.out", "w") as whole_out, open(out_file, "w") as out:
+        whole_proc = subprocess.Popen(train_args(data, whole, epochs), stdout=whole_out,
+                                      stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(train_args(data, split, epochs), stdout=out,
+                                stderr=subprocess.STDOUT)
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                done = [r for r in records(split, "step") if r["epoch"] == 2]
+            except (FileNotFoundError, json.JSONDecodeError):
+                done = []
+            if len(done) >= 16:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGUSR1)
+        if proc.wait() != 85:
+            fail(f"the stopped run exited {proc.returncode}, expected 85")
+        time.sleep(0.5)  # time between the starts must not count
+        if subprocess.run(train_args(data, split, epochs, ["--resume", "auto"]), stdout=out,
                           stderr=subprocess.STDOUT).returncode != 0:
+            fail("resumed run failed: " + out_file.read_text()[-2000:])
+        if whole_proc.wait() != 0:
             fail("uninterrupted run failed: " + (work / "whole.out").read_text()[-2000:])
     summary = records(whole, "summary")[-1]
     if summary["train_tokens"] != epochs * real_tokens:
@@ -126,29 +165,6 @@ def check(work):
         fail("the last step's eta is not 0:00:00: " + steps[-1])
     if len(records(whole, "epoch")) != epochs:
         fail(f"expected {epochs} epoch records")
-
-    # Stopped in the second epoch, resumed.
-    split = work / "split"
-    out_file = work / "split.out"
-    with open(out_file, "w") as out:
-        proc = subprocess.Popen(train_args(data, split, epochs), stdout=out,
-                                stderr=subprocess.STDOUT)
-        deadline = time.time() + 300
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                done = [r for r in records(split, "step") if r["epoch"] == 2]
-            except (FileNotFoundError, json.JSONDecodeError):
-                done = []
-            if len(done) >= 16:
-                break
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGUSR1)
-        if proc.wait() != 85:
-            fail(f"the stopped run exited {proc.returncode}, expected 85")
-        time.sleep(1.0)  # time between the starts must not count
-        if subprocess.run(train_args(data, split, epochs, ["--resume", "auto"]), stdout=out,
-                          stderr=subprocess.STDOUT).returncode != 0:
-            fail("resumed run failed: " + out_file.read_text()[-2000:])
     split_summary = records(split, "summary")[-1]
     if split_summary["train_samples"] != epochs * ROWS:
         fail(f"split run train_samples {split_summary['train_samples']}, expected "
@@ -159,21 +175,26 @@ def check(work):
         fail(f"split run epoch_time_s {split_summary['epoch_time_s']}")
 
     tables = report(whole, split, out_file)
-    ref = tables["strategy"][0]
-    for name, row in (("split dir", tables["strategy"][1]), ("split .out", tables["strategy"][2])):
-        within(f"{name} time/epoch", row["time_per_epoch_s"], ref["time_per_epoch_s"], 0.20)
-        within(f"{name} samples/s", row["train_samples_per_second"],
-               ref["train_samples_per_second"], 0.20)
-        within(f"{name} tokens/s", row["train_tokens_per_second"],
-               ref["train_tokens_per_second"], 0.20)
-        if row["speed_vs_dp"] is None or not 0.8 <= row["speed_vs_dp"] <= 1.25:
-            fail(f"{name} speed vs DP {row['speed_vs_dp']}")
-    # The run directory and the .out give the same figures (the .out rounds to 0.01 s).
-    within("split .out vs dir", tables["strategy"][2]["time_per_epoch_s"],
-           tables["strategy"][1]["time_per_epoch_s"], 0.05)
     segments = tables["strategy"][1]["strategy"]
     if segments != "DP":
         fail(f"strategy of the split run: {segments!r}")
+    # The run directory and the .out give the same figures (the .out rounds to 0.01 s).
+    problems = [within("split .out vs dir", tables["strategy"][2]["time_per_epoch_s"],
+                       tables["strategy"][1]["time_per_epoch_s"], 0.05)]
+    ref = tables["strategy"][0]
+    for name, row in (("split dir", tables["strategy"][1]), ("split .out", tables["strategy"][2])):
+        problems.append(within(f"{name} time/epoch", row["time_per_epoch_s"],
+                               ref["time_per_epoch_s"], 0.20))
+        problems.append(within(f"{name} samples/s", row["train_samples_per_second"],
+                               ref["train_samples_per_second"], 0.20))
+        problems.append(within(f"{name} tokens/s", row["train_tokens_per_second"],
+                               ref["train_tokens_per_second"], 0.20))
+        # time/epoch within 20% either way: speed vs DP in [1/1.2, 1/0.8]
+        problems.append(within(f"{name} speed vs DP", row["speed_vs_dp"], 1.0, 0.25))
+    return [p for p in problems if p]
+
+
+def check_strategies_and_errors(work, data, rng):
 
     # eval_strategy steps and save_strategy epoch (Hugging Face's names): evals every 20
     # steps and where the run ends, not at the epoch end; a checkpoint at the epoch end.
@@ -185,10 +206,10 @@ def check(work):
     if result.returncode != 0:
         fail("eval/save strategy run failed: " + result.stderr[-2000:])
     eval_steps = [r["step"] for r in records(strat, "eval")]
-    if eval_steps != [20, 40, 60, 80, 100, 120, 128]:
+    if eval_steps != list(range(20, 256, 20)) + [256]:
         fail(f"eval_strategy steps evaluated at {eval_steps}")
     saves = [(r["step"], r["reason"]) for r in records(strat, "checkpoint")]
-    if saves != [(64, "epoch"), (128, "end")]:
+    if saves != [(128, "epoch"), (256, "end")]:
         fail(f"save_strategy epoch saved {saves}")
 
     # No label anywhere: an error naming the file, for training and for evaluation.

@@ -79,7 +79,7 @@ struct ZeroConfig {
 };
 
 struct CheckpointConfig {
-  int64_t every_n_steps = 0;            // 0 = only at the end (and on a stop signal)
+  int64_t every_n_steps = 0;  // 0 = only at the end (and on a stop signal)
   int64_t keep_last = 2;
   std::string save_strategy = "steps";  // steps (every_n_steps) | epoch | no
   bool export_hf = false;  // write RUN_DIR/export/ (Hugging Face) from the last checkpoint
