@@ -7,6 +7,7 @@
 #include <string>
 
 #include "zerotune/base/error.hpp"
+#include "zerotune/train/memory_report.hpp"
 
 namespace zerotune::cli {
 
@@ -15,17 +16,7 @@ namespace {
 // Model-state bytes per parameter per rank, fp32 everywhere, for ZeRO `stage` over `world`
 // ranks: parameters p, gradients g, optimizer state k (ZeRO paper, table 1).
 double model_state_bytes_per_param(int64_t stage, int world, bool adamw) {
-  const double n = world, p = 4, g = 4, k = adamw ? 8 : 4;
-  switch (stage) {
-    case 0:
-      return p + g + k;
-    case 1:
-      return p + g + k / n;
-    case 2:
-      return p + (g + k) / n;
-    default:
-      return (p + g + k) / n;
-  }
+  return train::zero_bytes_per_param(stage, world, 4, 4, adamw ? 8 : 4);
 }
 
 std::string gib(double bytes) {

@@ -1,5 +1,5 @@
 // Device-side helpers shared by the matmul and attention kernels: the CUDA element type of
-// each compute dtype, and conversions through fp32 (where all arithmetic happens).
+// each compute dtype (conversions through fp32 come from dtype_dispatch.cuh).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -7,6 +7,7 @@
 #include <library_types.h>
 
 #include "cublas_check.cuh"
+#include "dtype_dispatch.cuh"  // to_float / from_float
 #include "zerotune/base/dtype.hpp"
 
 namespace zerotune::cuda {
@@ -25,25 +26,6 @@ inline cudaDataType_t cuda_data_type(DType dt) {
       throw_cuda_library_error("zerotune", "unsupported compute dtype", dtype_name(dt),
                                "cuda_data_type", __FILE__, __LINE__);
   }
-}
-
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
-
-template <typename T>
-__device__ __forceinline__ T from_float(float v);
-template <>
-__device__ __forceinline__ float from_float<float>(float v) {
-  return v;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
-template <>
-__device__ __forceinline__ __half from_float<__half>(float v) {
-  return __float2half_rn(v);
 }
 
 // Calls f(T{}) with T the element type of dt (float, __nv_bfloat16 or __half), so a launcher

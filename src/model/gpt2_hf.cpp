@@ -15,24 +15,24 @@
 
 namespace zerotune::model {
 
-namespace {
-
-using nlohmann::json;
-
-constexpr const char* kPrefix = "transformer.";
-
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
 
-// Tensors a Hugging Face GPT-2 file may hold that the flat buffers do not: the tied LM head
-// and the causal-mask buffers of older checkpoints.
-bool ignored_tensor(const std::string& bare_name) {
+bool ignored_hf_tensor(const std::string& bare_name) {
   static const std::regex mask_buffer(R"(h\.[0-9]+\.attn\.(bias|masked_bias))");
   return bare_name == "lm_head.weight" || std::regex_match(bare_name, mask_buffer);
 }
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kPrefix = "transformer.";
+
+bool ignored_tensor(const std::string& bare_name) { return ignored_hf_tensor(bare_name); }
 
 // The tensor named `bare` with or without the "transformer." prefix, or nullptr.
 const SafetensorsTensor* find_either(const SafetensorsFile& file, const std::string& bare) {

@@ -114,18 +114,7 @@ void write_tokenizer(const fs::path& out, const fs::path& from, const Gpt2Shape&
   }
 }
 
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-// The tied LM head and the causal-mask buffers of older checkpoints, which the flat buffers
-// do not hold (as load_gpt2_safetensors).
-bool ignored_tensor(const std::string& bare_name) {
-  static const std::regex mask_buffer(R"(h\.[0-9]+\.attn\.(bias|masked_bias))");
-  return bare_name == "lm_head.weight" || std::regex_match(bare_name, mask_buffer);
-}
+bool ignored_tensor(const std::string& bare_name) { return ignored_hf_tensor(bare_name); }
 
 std::string bare_name(const std::string& name) {
   const std::string prefix = "transformer.";

@@ -6,9 +6,8 @@
 
 namespace zerotune::train {
 
-double theory_bytes_per_param(int stage, int world, bool mixed) {
+double zero_bytes_per_param(int64_t stage, int world, double p, double g, double k) {
   const double n = world;
-  const double p = mixed ? 2 : 4, g = mixed ? 2 : 4, k = mixed ? 12 : 8;
   switch (stage) {
     case 0:
       return p + g + k;
@@ -19,6 +18,11 @@ double theory_bytes_per_param(int stage, int world, bool mixed) {
     default:
       return (p + g + k) / n;
   }
+}
+
+double theory_bytes_per_param(int stage, int world, bool mixed) {
+  return mixed ? zero_bytes_per_param(stage, world, 2, 2, 12)
+               : zero_bytes_per_param(stage, world, 4, 4, 8);
 }
 
 void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm,

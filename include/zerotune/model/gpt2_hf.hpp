@@ -18,6 +18,14 @@
 
 namespace zerotune::model {
 
+// "[2, 3]": a tensor shape in messages.
+std::string shape_string(const std::vector<int64_t>& shape);
+
+// Tensors a Hugging Face GPT-2 file may hold that the flat buffers do not: the tied LM head
+// ("lm_head.weight") and the causal-mask buffers of older checkpoints ("h.<i>.attn.bias",
+// "h.<i>.attn.masked_bias"). bare_name is without the "transformer." prefix.
+bool ignored_hf_tensor(const std::string& bare_name);
+
 // units[u] receives layout.units[u].numel elements (converted from any float dtype).
 template <typename T>
 void load_gpt2_safetensors(const std::filesystem::path& path, const Gpt2Layout& layout,

@@ -7,6 +7,7 @@
 //     DP 4+4+8 = 16    Z1 4+4+8/N    Z2 4+(4+8)/N    Z3 (4+4+8)/N
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "zerotune/comm/communicator.hpp"
@@ -15,6 +16,11 @@
 namespace zerotune::train {
 
 // Bytes per parameter ZeRO predicts for `stage` over `world` ranks.
+// Model-state bytes per parameter per rank of ZeRO `stage` over `world` ranks, with p bytes of
+// parameters, g of gradients and k of optimizer state per parameter (ZeRO paper, table 1):
+//   stage 0: p + g + k; 1: p + g + k/N; 2: p + (g + k)/N; 3: (p + g + k)/N
+double zero_bytes_per_param(int64_t stage, int world, double p, double g, double k);
+
 double theory_bytes_per_param(int stage, int world, bool mixed_precision);
 
 // Gathers every rank's MemoryAccount and logs the table on rank 0 (collective).
