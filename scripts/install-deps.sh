@@ -13,7 +13,7 @@ sudo_cmd=""
 packages=(build-essential cmake pkg-config mpich libmpich-dev libhdf5-mpich-dev libyaml-dev
           libspdlog-dev libboost-test-dev libopenblas-dev nlohmann-json3-dev libpcre2-dev)
 if [ "$with_tests" = 1 ]; then
-  packages+=(python3-venv)
+  packages+=(python3-venv gnuplot-nox)
 fi
 missing=()
 for p in "${packages[@]}"; do
