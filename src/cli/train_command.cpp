@@ -17,7 +17,7 @@
 #include "zerotune/runtime/memory_monitor.hpp"
 #include "zerotune/runtime/stop_signal.hpp"
 #include "zerotune/runtime/topology.hpp"
-#include "zerotune/train/checkpoint.hpp"
+#include "zerotune/train/checkpoint_discovery.hpp"
 #include "zerotune/train/trainer.hpp"
 
 namespace zerotune::cli {
@@ -70,12 +70,12 @@ int start_run(train::RunContext& ctx, const std::string& run_dir) {
   runtime::log().info("zerotune {} train: config={} run_dir={} cpu_threads_per_rank={}",
                       ZEROTUNE_VERSION, ctx.config.source, ctx.job_dir.root().string(), threads);
   // A fresh run must not overwrite an earlier run's config or interleave its checkpoints.
-  if (ctx.resume.empty()) {
-    if (auto earlier = train::latest_checkpoint(ctx.job_dir.checkpoints())) {
-      throw InputError(ctx.job_dir.root().string() + ": already holds checkpoints (latest " +
-                       earlier->filename().string() +
-                       "): continue with --resume auto, or choose another run.name or --run-dir");
-    }
+  // Any step-* directory or `latest` counts, complete or not, so that nothing of an earlier
+  // run is rotated away by a run that started over.
+  if (ctx.resume.empty() && train::holds_checkpoints(ctx.job_dir.checkpoints())) {
+    throw InputError(ctx.job_dir.root().string() +
+                     ": already holds checkpoints: continue with --resume auto, or choose "
+                     "another run.name or --run-dir");
   }
   if (ctx.topology.is_root()) {
     write_file_atomically(ctx.job_dir.config_file(), config::to_yaml(ctx.config));

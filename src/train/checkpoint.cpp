@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 #include "zerotune/base/atomic_file.hpp"
@@ -12,6 +13,8 @@
 #include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/runtime/job_dir.hpp"
+#include "zerotune/train/checkpoint_discovery.hpp"
+#include "zerotune/train/checkpoint_space.hpp"
 
 namespace zerotune::train {
 
@@ -26,12 +29,6 @@ constexpr bool kParallelHdf5 = true;
 #else
 constexpr bool kParallelHdf5 = false;
 #endif
-
-std::string step_dir_name(int64_t step) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "step-%06lld", static_cast<long long>(step));
-  return name;
-}
 
 std::string rank_file_name(int rank) {
   char name[40];
@@ -92,10 +89,13 @@ void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t beg
   const hsize_t dims[1] = {static_cast<hsize_t>(numel)};
   Hdf5Handle fspace = h5_dataspace(H5Screate_simple(1, dims, nullptr), "H5Screate_simple");
   Hdf5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
-  if (!collective && numel > 0) {
-    // Per-rank files hold one slice each: chunking means the rest takes no space.
+  if (numel > 0) {
+    // Per-rank files hold one slice each: chunking means the rest takes no space. Every chunk
+    // carries a Fletcher32 checksum that HDF5 verifies on each read (flipped bits fail the
+    // read instead of loading).
     const hsize_t chunk[1] = {static_cast<hsize_t>(std::min<int64_t>(numel, 1 << 20))};
     h5_check(H5Pset_chunk(dcpl.get(), 1, chunk), "H5Pset_chunk");
+    h5_check(H5Pset_fletcher32(dcpl.get()), "H5Pset_fletcher32");
   }
   Hdf5Handle lcpl = h5_plist(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate");
   h5_check(H5Pset_create_intermediate_group(lcpl.get(), 1), "H5Pset_create_intermediate_group");
@@ -186,14 +186,9 @@ std::optional<fs::path> latest_checkpoint(const fs::path& checkpoints_dir) {
 fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
                          const TrainingProgress& progress, const std::string& config_yaml,
                          int keep_last, comm::Communicator& comm) {
-  const std::string name = step_dir_name(progress.step);
+  const std::string name = checkpoint_dir_name(progress.step);
   const fs::path final_dir = checkpoints_dir / name;
   const fs::path tmp_dir = checkpoints_dir / (".tmp-" + name);
-  // A complete checkpoint of this step is the same state (a run resumed at its last step
-  // ends again there): keep it rather than delete what `latest` names and write it anew.
-  const std::string existing = comm::broadcast_string(
-      comm, comm.rank() == 0 && fs::exists(final_dir / "meta.json") ? "yes" : "");
-  if (!existing.empty()) return final_dir;
 
   std::string error;
   if (comm.rank() == 0) {
@@ -201,6 +196,8 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
     fs::remove_all(tmp_dir, ec);
     fs::create_directories(tmp_dir, ec);
     if (ec) error = "checkpoint: cannot create " + tmp_dir.string() + ": " + ec.message();
+    if (error.empty()) error = free_space_shortfall(tmp_dir, checkpoint_bytes(engine), name);
+    if (!error.empty()) fs::remove_all(tmp_dir, ec);
   }
   error = comm::broadcast_string(comm, error);
   if (!error.empty()) throw LibraryError(error);
@@ -209,12 +206,29 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
   auto hdf5 = hdf5_lock();  // the data loader's thread may be reading a token file
   const fs::path file_path =
       tmp_dir / (shared ? std::string("state.h5") : rank_file_name(comm.rank()));
-  try {
-    const bool collective = shared && comm.size() > 1;
-    Hdf5Handle file =
-        open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL);
+  const bool collective = shared && comm.size() > 1;
+  // Runs one step of the write unless this rank already failed. In a shared file every HDF5
+  // call is collective, so the ranks agree after each one: after a failure (a full disk on
+  // one rank) all of them stop at the same call and close the file together, instead of one
+  // waiting forever in a collective call the other has left.
+  auto attempt = [&](auto&& write_step) {
+    if (error.empty()) {
+      try {
+        write_step();
+      } catch (const std::exception& e) {
+        error = file_path.string() + ": " + e.what();
+      }
+    }
+    return !collective ||
+           comm.all_reduce_value<int32_t>(error.empty() ? 0 : 1, comm::ReduceOp::kMax) == 0;
+  };
+  {
+    std::optional<Hdf5Handle> file;
+    bool healthy = attempt([&] {
+      file.emplace(open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL));
+    });
     const auto& layout = engine.layout();
-    for (size_t u = 0; u < layout.units.size(); ++u) {
+    for (size_t u = 0; u < layout.units.size() && healthy; ++u) {
       const UnitShard& shard = engine.shards()[u];
       for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
         // Everyone holding a value could write it; the shard owner does, so each element is
@@ -222,20 +236,31 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
         const int64_t lo = std::max(shard.begin, a.held.begin);
         const int64_t hi = std::min(shard.end, a.held.begin + a.held.count);
         const int64_t count = std::max<int64_t>(0, hi - lo);
-        write_slice(file.get(), dataset_name(layout.units[u], a.name), shard.numel, lo, count,
-                    a.held.data + (count > 0 ? lo - a.held.begin : 0), collective);
+        healthy = attempt([&] {
+          write_slice(file->get(), dataset_name(layout.units[u], a.name), shard.numel, lo, count,
+                      a.held.data + (count > 0 ? lo - a.held.begin : 0), collective);
+        });
+        if (!healthy) break;
       }
     }
-    write_int_attribute(file.get(), "format_version", kFormatVersion);
-    write_int_attribute(file.get(), "step", progress.step);
-    write_int_attribute(file.get(), "epoch", progress.position.epoch);
-    write_int_attribute(file.get(), "consumed_samples", progress.position.consumed_samples);
-    write_int_attribute(file.get(), "optimizer_steps", engine.optimizer_steps());
-    write_int_attribute(file.get(), "world_size", comm.size());
-    write_shape_attributes(file.get(), layout.shape);
-    h5_check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "H5Fflush");
-  } catch (const std::exception& e) {
-    error = e.what();
+    if (healthy) {
+      attempt([&] {
+        write_int_attribute(file->get(), "format_version", kFormatVersion);
+        write_int_attribute(file->get(), "step", progress.step);
+        write_int_attribute(file->get(), "epoch", progress.position.epoch);
+        write_int_attribute(file->get(), "consumed_samples", progress.position.consumed_samples);
+        write_int_attribute(file->get(), "optimizer_steps", engine.optimizer_steps());
+        write_int_attribute(file->get(), "world_size", comm.size());
+        write_shape_attributes(file->get(), layout.shape);
+        h5_check(H5Fflush(file->get(), H5F_SCOPE_GLOBAL), "H5Fflush");
+        file->close();  // a failed close is an error of this save, not of a destructor
+      });
+    }
+  }  // a file still open after a failure closes here, on every rank of a shared file at once
+  if (comm.all_reduce_value<int32_t>(error.empty() ? 0 : 1, comm::ReduceOp::kMax) &&
+      comm.rank() == 0) {
+    std::error_code ec;
+    fs::remove_all(tmp_dir, ec);  // give the space back; the previous checkpoint stays
   }
   agree_or_throw(error, comm);
 
@@ -255,23 +280,22 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
       write_file_atomically(tmp_dir / "meta.json", meta.dump(2) + "\n");
       for (const auto& entry : fs::directory_iterator(tmp_dir)) runtime::fsync_path(entry.path());
       runtime::fsync_path(tmp_dir);
+      // A checkpoint of this step already there (a rewound run, or a run resumed at its last
+      // step) is replaced: a save writes what it says. The old one leaves only once the new
+      // one is in place.
       std::error_code ec;
-      fs::remove_all(final_dir, ec);
+      const fs::path replaced = checkpoints_dir / (".replaced-" + name);
+      fs::remove_all(replaced, ec);
+      if (fs::exists(final_dir)) fs::rename(final_dir, replaced);
       fs::rename(tmp_dir, final_dir);
       runtime::fsync_path(checkpoints_dir);
-      write_file_atomically(checkpoints_dir / "latest", name + "\n");
-      // Keep the newest keep_last complete checkpoints.
-      std::vector<fs::path> steps;
-      for (const auto& entry : fs::directory_iterator(checkpoints_dir)) {
-        const std::string n = entry.path().filename().string();
-        if (entry.is_directory() && n.rfind("step-", 0) == 0) steps.push_back(entry.path());
-      }
-      std::sort(steps.begin(), steps.end());
-      for (size_t i = 0; i + static_cast<size_t>(keep_last) < steps.size(); ++i) {
-        if (steps[i] != final_dir) fs::remove_all(steps[i], ec);
-      }
+      fs::remove_all(replaced, ec);
+      write_latest(checkpoints_dir, name);
+      rotate_checkpoints(checkpoints_dir, progress.step, keep_last);
     } catch (const std::exception& e) {
       error = std::string("checkpoint: ") + e.what();
+      std::error_code ec;
+      fs::remove_all(tmp_dir, ec);
     }
   }
   agree_or_throw(comm.rank() == 0 ? error : "", comm);

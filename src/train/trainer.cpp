@@ -17,6 +17,7 @@
 #include "zerotune/train/memory_report.hpp"
 #include "zerotune/train/metrics_log.hpp"
 #include "zerotune/train/model_init.hpp"
+#include "zerotune/train/resume.hpp"
 #include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::train {
@@ -225,20 +226,13 @@ class Trainer {
   }
 
   TrainingProgress restore_or_init() {
-    std::optional<std::filesystem::path> from;
-    if (ctx_.resume == "auto") {
-      from = latest_checkpoint(ctx_.job_dir.checkpoints());
-      if (!from)
-        runtime::log().info("resume auto: no checkpoint in {}, starting fresh",
-                            ctx_.job_dir.checkpoints().string());
-    } else if (!ctx_.resume.empty()) {
-      from = std::filesystem::path(ctx_.resume);
-    }
+    const auto from = resolve_resume_checkpoint(ctx_.resume, ctx_.job_dir.checkpoints(), comm_);
     if (!from) {
       initialize_parameters(*engine_, cfg_.model, cfg_.train.seed);
       return {};
     }
     TrainingProgress p = load_checkpoint(*from, *engine_, comm_);
+    set_aside_checkpoints_after(ctx_.job_dir.checkpoints(), p.step, comm_);
     runtime::log().info("resumed from step {} (checkpoint {}, epoch {}, consumed_samples {})",
                         p.step, from->string(), p.position.epoch + 1, p.position.consumed_samples);
     metrics_.event({{"type", "resumed"}, {"step", p.step}, {"checkpoint", from->string()}});

@@ -1,0 +1,38 @@
+#include "zerotune/train/checkpoint_space.hpp"
+
+#include <sys/statvfs.h>
+
+#include <cstdio>
+
+namespace zerotune::train {
+
+namespace {
+
+std::string mib(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f MiB", bytes / (1024.0 * 1024.0));
+  return text;
+}
+
+}  // namespace
+
+int64_t checkpoint_bytes(const ZeroEngine& engine) {
+  int64_t elements = 0;
+  for (const auto& shard : engine.shards()) elements += shard.numel;
+  const int64_t data = elements * static_cast<int64_t>(sizeof(float)) *
+                       (1 + static_cast<int64_t>(engine.optimizer_state_count()));
+  return data + data / 100 + (int64_t{1} << 20);
+}
+
+std::string free_space_shortfall(const std::filesystem::path& dir, int64_t needed_bytes,
+                                 const std::string& checkpoint_name) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return "";
+  const double available = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
+  if (available >= static_cast<double>(needed_bytes)) return "";
+  return "checkpoint " + checkpoint_name + ": " + dir.parent_path().string() +
+         ": not enough free space: needs " + mib(static_cast<double>(needed_bytes)) + ", " +
+         mib(available) + " available (No space left on device)";
+}
+
+}  // namespace zerotune::train
