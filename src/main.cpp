@@ -5,14 +5,17 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "zerotune/base/error.hpp"
+#include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/cli/data_commands.hpp"
 #include "zerotune/cli/report_command.hpp"
 #include "zerotune/cli/train_command.hpp"
 #include "zerotune/comm/communicator.hpp"
+#include "zerotune/runtime/logging.hpp"
 
 namespace {
 
@@ -89,6 +92,13 @@ int main(int argc, char** argv) {
     code = fail(zerotune::kExitPeerFailure, e.what());
   } catch (const std::exception& e) {
     code = fail(zerotune::kExitLibraryError, e.what());
+  }
+  if (code != zerotune::kExitOk && zerotune::hdf5_open_file_count() > 0) {
+    // A file HDF5 could not close (a full disk during a checkpoint) would crash HDF5's
+    // clean-up inside MPI_Finalize: end with the code already reported instead.
+    zerotune::runtime::log().flush();
+    std::fflush(nullptr);
+    std::_Exit(code);
   }
   MPI_Finalize();
   return code;

@@ -11,6 +11,7 @@
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/hdf5_handle.hpp"
+#include "zerotune/comm/agreed_error.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 #include "zerotune/train/checkpoint_discovery.hpp"
@@ -36,14 +37,10 @@ std::string rank_file_name(int rank) {
   return name;
 }
 
-// Every rank learns whether any rank failed, so all of them throw together.
+// Every rank learns the first failing rank's error, so all of them throw the same line.
 void agree_or_throw(const std::string& local_error, comm::Communicator& comm) {
-  const int failed =
-      comm.all_reduce_value<int32_t>(local_error.empty() ? 0 : 1, comm::ReduceOp::kMax);
-  if (failed) {
-    throw LibraryError(local_error.empty() ? "checkpoint: another rank failed while saving"
-                                           : local_error);
-  }
+  const std::string error = comm::agreed_error(comm, local_error);
+  if (!error.empty()) throw LibraryError(error);
 }
 
 // `mpi` is MPI_COMM_NULL for a file of this process alone.
@@ -83,9 +80,10 @@ int64_t read_int_attribute(hid_t obj, const char* name, const fs::path& file) {
 }
 
 // Writes data[0, count) at [begin, begin + count) of dataset `name` [numel]; every rank of
-// a shared file calls this for every dataset (collective), count may be 0.
+// a shared file calls this for every dataset (collective), count may be 0. Chunks of
+// chunk_len elements (a shard's length: a rank's slice then fills its own chunks).
 void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t begin, int64_t count,
-                 const float* data, bool collective) {
+                 const float* data, bool collective, int64_t chunk_len) {
   const hsize_t dims[1] = {static_cast<hsize_t>(numel)};
   Hdf5Handle fspace = h5_dataspace(H5Screate_simple(1, dims, nullptr), "H5Screate_simple");
   Hdf5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
@@ -93,7 +91,8 @@ void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t beg
     // Per-rank files hold one slice each: chunking means the rest takes no space. Every chunk
     // carries a Fletcher32 checksum that HDF5 verifies on each read (flipped bits fail the
     // read instead of loading).
-    const hsize_t chunk[1] = {static_cast<hsize_t>(std::min<int64_t>(numel, 1 << 20))};
+    const hsize_t chunk[1] = {
+        static_cast<hsize_t>(std::clamp<int64_t>(chunk_len, 1, std::min<int64_t>(numel, 1 << 20)))};
     h5_check(H5Pset_chunk(dcpl.get(), 1, chunk), "H5Pset_chunk");
     h5_check(H5Pset_fletcher32(dcpl.get()), "H5Pset_fletcher32");
   }
@@ -202,49 +201,46 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
   error = comm::broadcast_string(comm, error);
   if (!error.empty()) throw LibraryError(error);
 
-  const bool shared = kParallelHdf5 || comm.size() == 1;
+  // Each rank writes its own file, even where HDF5 could write one shared file through
+  // MPI-IO: a rank whose collective HDF5 call fails (a full disk) leaves the others waiting
+  // inside HDF5 forever. Independent files fail independently, and the ranks agree through
+  // the communicator, whose waits are bounded.
+  const bool shared = comm.size() == 1;
   auto hdf5 = hdf5_lock();  // the data loader's thread may be reading a token file
   const fs::path file_path =
       tmp_dir / (shared ? std::string("state.h5") : rank_file_name(comm.rank()));
-  const bool collective = shared && comm.size() > 1;
-  // Runs one step of the write unless this rank already failed. In a shared file every HDF5
-  // call is collective, so the ranks agree after each one: after a failure (a full disk on
-  // one rank) all of them stop at the same call and close the file together, instead of one
-  // waiting forever in a collective call the other has left.
+  // Runs one step of the write unless an earlier one failed; returns whether all went well.
   auto attempt = [&](auto&& write_step) {
     if (error.empty()) {
       try {
         write_step();
       } catch (const std::exception& e) {
-        error = file_path.string() + ": " + e.what();
+        error = describe_write_failure(file_path, e.what());
       }
     }
-    return !collective ||
-           comm.all_reduce_value<int32_t>(error.empty() ? 0 : 1, comm::ReduceOp::kMax) == 0;
+    return error.empty();
   };
-  {
-    std::optional<Hdf5Handle> file;
-    bool healthy = attempt([&] {
-      file.emplace(open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL));
-    });
-    const auto& layout = engine.layout();
-    for (size_t u = 0; u < layout.units.size() && healthy; ++u) {
-      const UnitShard& shard = engine.shards()[u];
-      for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
-        // Everyone holding a value could write it; the shard owner does, so each element is
-        // written exactly once at any stage.
-        const int64_t lo = std::max(shard.begin, a.held.begin);
-        const int64_t hi = std::min(shard.end, a.held.begin + a.held.count);
-        const int64_t count = std::max<int64_t>(0, hi - lo);
-        healthy = attempt([&] {
-          write_slice(file->get(), dataset_name(layout.units[u], a.name), shard.numel, lo, count,
-                      a.held.data + (count > 0 ? lo - a.held.begin : 0), collective);
-        });
-        if (!healthy) break;
-      }
+  std::optional<Hdf5Handle> file;
+  bool healthy = attempt([&] { file.emplace(open_for_write(file_path, MPI_COMM_NULL)); });
+  const auto& layout = engine.layout();
+  for (size_t u = 0; u < layout.units.size() && healthy; ++u) {
+    const UnitShard& shard = engine.shards()[u];
+    for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
+      // Everyone holding a value could write it; the shard owner does, so each element is
+      // written exactly once at any stage.
+      const int64_t lo = std::max(shard.begin, a.held.begin);
+      const int64_t hi = std::min(shard.end, a.held.begin + a.held.count);
+      const int64_t count = std::max<int64_t>(0, hi - lo);
+      healthy = attempt([&] {
+        write_slice(file->get(), dataset_name(layout.units[u], a.name), shard.numel, lo, count,
+                    a.held.data + (count > 0 ? lo - a.held.begin : 0), false,
+                    make_unit_shard(shard.numel, comm.size(), 0).end);
+      });
+      if (!healthy) break;
     }
-    if (healthy) {
-      attempt([&] {
+  }
+  healthy =
+      healthy && attempt([&] {
         write_int_attribute(file->get(), "format_version", kFormatVersion);
         write_int_attribute(file->get(), "step", progress.step);
         write_int_attribute(file->get(), "epoch", progress.position.epoch);
@@ -255,14 +251,21 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
         h5_check(H5Fflush(file->get(), H5F_SCOPE_GLOBAL), "H5Fflush");
         file->close();  // a failed close is an error of this save, not of a destructor
       });
-    }
-  }  // a file still open after a failure closes here, on every rank of a shared file at once
-  if (comm.all_reduce_value<int32_t>(error.empty() ? 0 : 1, comm::ReduceOp::kMax) &&
-      comm.rank() == 0) {
-    std::error_code ec;
-    fs::remove_all(tmp_dir, ec);  // give the space back; the previous checkpoint stays
+  if (!healthy && file && file->get() >= 0) {
+    // Closing flushes HDF5's cached metadata; on a full disk that fails and leaves the file
+    // half-open inside HDF5. Emptying the file first gives its space back, so the close can
+    // write what it must; the file is discarded anyway.
+    give_back_space(file_path);
   }
-  agree_or_throw(error, comm);
+  file.reset();
+  error = comm::agreed_error(comm, error);
+  if (!error.empty()) {
+    if (comm.rank() == 0) {
+      std::error_code ec;
+      fs::remove_all(tmp_dir, ec);  // the previous checkpoint and `latest` stay as they were
+    }
+    throw LibraryError(error);
+  }
 
   if (comm.rank() == 0) {
     nlohmann::json meta = {{"format", kFormat},

@@ -12,6 +12,7 @@
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/hdf5_handle.hpp"
+#include "zerotune/comm/agreed_error.hpp"
 
 namespace zerotune::train {
 
@@ -96,19 +97,6 @@ std::string check_dataset(hid_t file, const fs::path& path, const std::string& n
     }
   }
   return "";
-}
-
-// Every rank learns the error of the lowest failing rank, or "" if none failed.
-std::string agreed_error(const std::string& local, comm::Communicator& comm) {
-  const int32_t first = comm.all_reduce_value<int32_t>(local.empty() ? comm.size() : comm.rank(),
-                                                       comm::ReduceOp::kMin);
-  if (first >= comm.size()) return "";
-  int64_t len = comm.rank() == first ? static_cast<int64_t>(local.size()) : 0;
-  comm.broadcast(&len, 1, comm::DataType::kInt64, first)->wait();
-  std::string out = comm.rank() == first ? local : std::string();
-  out.resize(static_cast<size_t>(len));
-  if (len > 0) comm.broadcast(out.data(), len, comm::DataType::kUint8, first)->wait();
-  return out;
 }
 
 std::string join_lines(const std::vector<std::string>& lines) {
@@ -229,7 +217,7 @@ std::string verify_checkpoint_data(const fs::path& dir, comm::Communicator& comm
       error = e.what();
     }
   }
-  return agreed_error(error, comm);
+  return comm::agreed_error(comm, error);
 }
 
 ResumeChoice find_resume_checkpoint(const fs::path& checkpoints_dir, comm::Communicator& comm) {
