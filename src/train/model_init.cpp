@@ -4,6 +4,7 @@
 
 #include "zerotune/model/gpt2.hpp"
 #include "zerotune/model/gpt2_hf.hpp"
+#include "zerotune/train/nonfinite_guard.hpp"
 
 namespace zerotune::train {
 
@@ -19,6 +20,7 @@ void initialize_parameters(ZeroEngine& engine, const config::ModelConfig& model,
     return;
   }
   const auto units = model::load_gpt2_safetensors(model.init, layout);
+  check_finite_parameters(model.init, layout, units);
   for (size_t u = 0; u < layout.units.size(); ++u) {
     engine.set_unit_parameters(static_cast<int>(u), units[u].data());
   }

@@ -17,6 +17,7 @@
 #include "zerotune/train/memory_report.hpp"
 #include "zerotune/train/metrics_log.hpp"
 #include "zerotune/train/model_init.hpp"
+#include "zerotune/train/nonfinite_guard.hpp"
 #include "zerotune/train/resume.hpp"
 #include "zerotune/train/zero_engine.hpp"
 
@@ -133,6 +134,7 @@ class Trainer {
       }
       const auto t0 = Clock::now();
       const double loss = train_step(*batch, progress.step);
+      check_finite_step(progress.step + 1, loss, grad_norm_, cfg_.train.precision == "fp16");
       progress.step += 1;
       progress.position = train_loader_->position();
       const double step_s = seconds_since(t0);
