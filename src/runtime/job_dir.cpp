@@ -1,8 +1,10 @@
 #include "zerotune/runtime/job_dir.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -53,6 +55,23 @@ std::string newest_resumable(const fs::path& root, const std::string& name) {
   return best.string();
 }
 
+// Creates `wanted`, or wanted-2, wanted-3, ... if taken, with mkdir's own exclusivity (the
+// check and the creation are one step); returns the one created.
+std::string create_new_directory(const fs::path& wanted) {
+  std::error_code ec;
+  if (!wanted.parent_path().empty()) fs::create_directories(wanted.parent_path(), ec);
+  for (int n = 1; n < 10000; ++n) {
+    const std::string candidate =
+        n == 1 ? wanted.string() : wanted.string() + "-" + std::to_string(n);
+    if (::mkdir(candidate.c_str(), 0777) == 0) return candidate;
+    if (errno != EEXIST) {
+      throw InputError("run.root: cannot create job directory " + candidate + ": " +
+                       std::strerror(errno));
+    }
+  }
+  throw InputError("run.root: " + wanted.string() + "-*: no free job directory name");
+}
+
 }  // namespace
 
 fs::path JobDir::memory_file(int rank) const {
@@ -71,6 +90,10 @@ JobDir create_job_dir(const std::string& run_root, const std::string& run_name,
   std::string path = explicit_dir;
   if (path.empty() && resume_auto && topology.job_id.empty()) {
     path = newest_resumable(run_root, run_name);
+  }
+  if (path.empty() && topology.job_id.empty()) {
+    // A new timestamped directory: two runs started in the same second must not share it.
+    path = create_new_directory(fs::path(run_root) / job_dir_name(run_name, topology));
   }
   if (path.empty()) path = (fs::path(run_root) / job_dir_name(run_name, topology)).string();
   for (const char* sub : {"memory", "logs", "checkpoints"}) {
