@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "config_agreement.hpp"
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
@@ -49,6 +50,7 @@ int start_run(train::RunContext& ctx, const std::string& run_dir) {
   auto comm = comm::make_mpi_communicator();
   ctx.comm = comm.get();
   ctx.device = &runtime::cpu_device();
+  check_ranks_agree_on_config(ctx.config, *comm);
   // Rank 0 decides the path (a timestamp differs between ranks) and creates it.
   std::string path, error;
   if (ctx.topology.is_root()) {
