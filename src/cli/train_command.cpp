@@ -47,7 +47,9 @@ config::RunConfig load_config(const TrainArguments& a) {
 int start_run(train::RunContext& ctx, const std::string& run_dir) {
   ctx.topology = runtime::detect_topology();
   runtime::init_console_logging(ctx.topology.rank);
-  auto comm = comm::make_mpi_communicator();
+  comm::CommOptions comm_options;
+  comm_options.timeout = std::chrono::seconds(ctx.config.comm.timeout_s);
+  auto comm = comm::make_mpi_communicator(MPI_COMM_WORLD, comm_options);
   ctx.comm = comm.get();
   ctx.device = &runtime::cpu_device();
   check_ranks_agree_on_config(ctx.config, *comm);

@@ -72,6 +72,10 @@ class MpiRequest : public Request {
       check_mpi(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), call_);
       if (done) return;
       if (std::chrono::steady_clock::now() > deadline) {
+        // The request is still active: freeing it (as the destructor would) is fatal in
+        // MPICH and would replace this line and exit 4 by an MPI abort. It is left to
+        // MPI_Abort, which ends the job anyway.
+        request_ = MPI_REQUEST_NULL;
         throw PeerFailure(std::string("MPI: ") + call_ + " did not complete within " +
                           std::to_string(timeout_.count()) +
                           " s: a peer rank died or stopped answering");
@@ -105,6 +109,8 @@ class MpiCommunicator : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const char* transport() const override { return "mpi"; }
+  void set_timeout(std::chrono::seconds timeout) override { options_.timeout = timeout; }
+  std::chrono::seconds timeout() const override { return options_.timeout; }
   MPI_Comm mpi_comm() const { return comm_; }
 
   RequestPtr all_reduce(const void* send, void* recv, int64_t count, DataType type, ReduceOp op,

@@ -228,6 +228,8 @@ class Trainer {
   }
 
   TrainingProgress restore_or_init() {
+    // Verifying and loading a checkpoint is I/O: the longer wait applies.
+    comm::ScopedTimeout slow_io(comm_, std::chrono::seconds(cfg_.comm.checkpoint_timeout_s));
     const auto from = resolve_resume_checkpoint(ctx_.resume, ctx_.job_dir.checkpoints(), comm_);
     if (!from) {
       initialize_parameters(*engine_, cfg_.model, cfg_.train.seed);
@@ -346,6 +348,7 @@ class Trainer {
 
   void save(const TrainingProgress& p, const char* reason) {
     const auto t0 = Clock::now();
+    comm::ScopedTimeout slow_io(comm_, std::chrono::seconds(cfg_.comm.checkpoint_timeout_s));
     const auto dir = save_checkpoint(ctx_.job_dir.checkpoints(), *engine_, p, config::to_yaml(cfg_),
                                      static_cast<int>(cfg_.checkpoint.keep_last), comm_);
     runtime::log().info("checkpoint saved at step {} (reason: {}) dir={} seconds={:.2f}", p.step,
