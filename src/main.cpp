@@ -16,6 +16,7 @@
 #include "zerotune/cli/train_command.hpp"
 #include "zerotune/comm/communicator.hpp"
 #include "zerotune/runtime/logging.hpp"
+#include "zerotune/runtime/stop_signal.hpp"
 
 namespace {
 
@@ -70,6 +71,10 @@ int fail(int code, const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A stop signal (SLURM's SIGTERM or SIGUSR1) during start-up must end a training run with
+  // the requeue code, not kill it: the handlers only set a flag the trainer reads.
+  if (argc >= 2 && std::string(argv[1]) == "train")
+    zerotune::runtime::install_stop_signal_handlers();
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
   int code = zerotune::kExitOk;

@@ -16,6 +16,7 @@
 #include "zerotune/runtime/job_dir.hpp"
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/runtime/memory_monitor.hpp"
+#include "zerotune/runtime/run_status.hpp"
 #include "zerotune/runtime/stop_signal.hpp"
 #include "zerotune/runtime/topology.hpp"
 #include "zerotune/train/checkpoint_discovery.hpp"
@@ -40,6 +41,16 @@ config::RunConfig load_config(const TrainArguments& a) {
     return config::parse_run_config(kEmbeddedDemoConfig, "<embedded demo config>", a.overrides);
   }
   return config::load_run_config(a.config_path, a.overrides);
+}
+
+// RUN_DIR/status after a failure; never replaces the error being reported by another.
+void write_failed_status(const train::RunContext& ctx, int code, const std::string& reason) {
+  try {
+    runtime::write_run_status(ctx.job_dir.root(),
+                              runtime::run_status_line(code, reason, ctx.job_dir.checkpoints()),
+                              ctx.topology.rank);
+  } catch (const std::exception&) {
+  }
 }
 
 // Builds the run context once (topology, communicator, device, job directory, logs, memory
@@ -89,7 +100,26 @@ int start_run(train::RunContext& ctx, const std::string& run_dir) {
                                  ctx.config.monitor.interval_ms);
   ctx.monitor = &monitor;
   runtime::install_stop_signal_handlers();
-  return train::run_training(ctx);
+  if (ctx.topology.is_root()) runtime::write_run_status(ctx.job_dir.root(), "running", 0);
+  int code = kExitOk;
+  try {
+    code = train::run_training(ctx);
+  } catch (const comm::PeerFailure& e) {
+    // Rank 0 may be the one that stopped answering, so every rank that fails writes.
+    write_failed_status(ctx, kExitPeerFailure, e.what());
+    throw;
+  } catch (const InputError& e) {
+    write_failed_status(ctx, kExitInputError, e.what());
+    throw;
+  } catch (const std::exception& e) {
+    write_failed_status(ctx, kExitLibraryError, e.what());
+    throw;
+  }
+  if (ctx.topology.is_root()) {
+    runtime::write_run_status(ctx.job_dir.root(),
+                              runtime::run_status_line(code, "", ctx.job_dir.checkpoints()), 0);
+  }
+  return code;
 }
 
 }  // namespace

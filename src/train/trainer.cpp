@@ -116,6 +116,10 @@ class Trainer {
   int run() {
     log_start();
     TrainingProgress progress = restore_or_init();
+    if (const int stop = comm_.all_reduce_value<int32_t>(runtime::stop_signal_received(),
+                                                         comm::ReduceOp::kMax)) {
+      return log_early_stop(progress.step, stop);
+    }
     train_loader_->seek(progress.position);
     const auto run_start = Clock::now();
     int64_t steps_this_run = 0, samples_this_run = 0;
@@ -182,6 +186,18 @@ class Trainer {
   }
 
  private:
+  // A stop before this run's first step: nothing new to save (a resumed run's checkpoint is
+  // already there), and the job script requeues as after any stop.
+  int log_early_stop(int64_t step, int stop) {
+    runtime::log().info(
+        "stopping before the first step of this run (at step {}) on {}: exit {} "
+        "asks the job script to requeue",
+        step, runtime::stop_signal_name(stop), kExitRequeue);
+    metrics_.event(
+        {{"type", "stopped"}, {"step", step}, {"signal", runtime::stop_signal_name(stop)}});
+    return kExitRequeue;
+  }
+
   void check_device_support() const {
     if (ctx_.device->is_host() && cfg_.train.precision != "fp32") {
       throw InputError(
