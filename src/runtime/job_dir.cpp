@@ -35,7 +35,8 @@ std::string timestamp_now() {
   return buf;
 }
 
-// Newest "<root>/<name>-*" holding checkpoints/latest, or "".
+// Newest "<root>/<name>-*" holding anything of a checkpoint (checkpoints/latest or a step-*
+// directory: `latest` may be missing or damaged, and the trainer does not trust it), or "".
 std::string newest_resumable(const fs::path& root, const std::string& name) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) return "";
@@ -44,9 +45,13 @@ std::string newest_resumable(const fs::path& root, const std::string& name) {
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     const std::string dir = entry.path().filename().string();
     if (!entry.is_directory() || dir.rfind(name + "-", 0) != 0) continue;
-    const fs::path latest = entry.path() / "checkpoints" / "latest";
-    if (!fs::exists(latest)) continue;
-    auto t = fs::last_write_time(latest, ec);
+    const fs::path checkpoints = entry.path() / "checkpoints";
+    bool holds = fs::exists(fs::symlink_status(checkpoints / "latest", ec));
+    for (const auto& c : fs::directory_iterator(checkpoints, ec)) {
+      holds = holds || c.path().filename().string().rfind("step-", 0) == 0;
+    }
+    if (!holds) continue;
+    auto t = fs::last_write_time(checkpoints, ec);
     if (best.empty() || t > best_time) {
       best = entry.path();
       best_time = t;

@@ -12,7 +12,6 @@
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/comm/agreed_error.hpp"
-#include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/runtime/job_dir.hpp"
 #include "zerotune/train/checkpoint_discovery.hpp"
 #include "zerotune/train/checkpoint_space.hpp"
@@ -25,11 +24,6 @@ namespace {
 
 constexpr const char* kFormat = "zerotune-checkpoint";
 constexpr int64_t kFormatVersion = 1;
-#ifdef ZEROTUNE_HDF5_PARALLEL
-constexpr bool kParallelHdf5 = true;
-#else
-constexpr bool kParallelHdf5 = false;
-#endif
 
 std::string rank_file_name(int rank) {
   char name[40];
@@ -43,15 +37,9 @@ void agree_or_throw(const std::string& local_error, comm::Communicator& comm) {
   if (!error.empty()) throw LibraryError(error);
 }
 
-// `mpi` is MPI_COMM_NULL for a file of this process alone.
-Hdf5Handle open_for_write(const fs::path& path, MPI_Comm mpi) {
+// A file of this process alone (see checkpoint.hpp on why no file is shared).
+Hdf5Handle open_for_write(const fs::path& path) {
   Hdf5Handle fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-#ifdef ZEROTUNE_HDF5_PARALLEL
-  if (mpi != MPI_COMM_NULL)
-    h5_check(H5Pset_fapl_mpio(fapl.get(), mpi, MPI_INFO_NULL), "H5Pset_fapl_mpio");
-#else
-  (void)mpi;
-#endif
   return h5_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate");
 }
 
@@ -79,11 +67,10 @@ int64_t read_int_attribute(hid_t obj, const char* name, const fs::path& file) {
   return value;
 }
 
-// Writes data[0, count) at [begin, begin + count) of dataset `name` [numel]; every rank of
-// a shared file calls this for every dataset (collective), count may be 0. Chunks of
-// chunk_len elements (a shard's length: a rank's slice then fills its own chunks).
+// Writes data[0, count) at [begin, begin + count) of dataset `name` [numel]; count may be 0.
+// Chunks of chunk_len elements (a shard's length: a rank's slice then fills its own chunks).
 void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t begin, int64_t count,
-                 const float* data, bool collective, int64_t chunk_len) {
+                 const float* data, int64_t chunk_len) {
   const hsize_t dims[1] = {static_cast<hsize_t>(numel)};
   Hdf5Handle fspace = h5_dataspace(H5Screate_simple(1, dims, nullptr), "H5Screate_simple");
   Hdf5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
@@ -110,11 +97,7 @@ void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t beg
     h5_check(H5Sselect_none(fspace.get()), "H5Sselect_none");
     h5_check(H5Sselect_none(mspace.get()), "H5Sselect_none");
   }
-  Hdf5Handle xfer = h5_plist(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate");
-#ifdef ZEROTUNE_HDF5_PARALLEL
-  if (collective) h5_check(H5Pset_dxpl_mpio(xfer.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
-#endif
-  h5_check(H5Dwrite(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), xfer.get(), data),
+  h5_check(H5Dwrite(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), H5P_DEFAULT, data),
            "H5Dwrite");
 }
 
@@ -221,7 +204,7 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
     return error.empty();
   };
   std::optional<Hdf5Handle> file;
-  bool healthy = attempt([&] { file.emplace(open_for_write(file_path, MPI_COMM_NULL)); });
+  bool healthy = attempt([&] { file.emplace(open_for_write(file_path)); });
   const auto& layout = engine.layout();
   for (size_t u = 0; u < layout.units.size() && healthy; ++u) {
     const UnitShard& shard = engine.shards()[u];
@@ -233,7 +216,7 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
       const int64_t count = std::max<int64_t>(0, hi - lo);
       healthy = attempt([&] {
         write_slice(file->get(), dataset_name(layout.units[u], a.name), shard.numel, lo, count,
-                    a.held.data + (count > 0 ? lo - a.held.begin : 0), false,
+                    a.held.data + (count > 0 ? lo - a.held.begin : 0),
                     make_unit_shard(shard.numel, comm.size(), 0).end);
       });
       if (!healthy) break;

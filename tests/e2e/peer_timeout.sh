@@ -13,9 +13,11 @@ for _ in $(seq 1 600); do
   [ "${n:-0}" -ge 3 ] && break
   sleep 0.05
 done
-victim=$(pgrep -f "^$ZT train --config" | tail -n 1)
+# One of this job's two ranks (other tests may run the same binary at the same time).
+victim=$(pgrep -f "^$ZT train .*--run-dir $SCRATCH/run" | tail -n 1)
 [ -n "$victim" ] || fail "no rank to stop"
 start=$(date +%s)
+trap 'kill -CONT "$victim" 2> /dev/null || true; rm -rf "$SCRATCH"' EXIT
 kill -STOP "$victim"
 set +e; wait "$launcher"; rc=$?; set -e
 elapsed=$(( $(date +%s) - start ))

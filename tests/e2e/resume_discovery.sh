@@ -38,6 +38,16 @@ resume_case state_deleted 'rm step-000012/state.h5' 8
 grep -q "skipping incomplete checkpoint step-000012: .*meta.json: missing" "$SCRATCH/meta_deleted.out" \
   || fail "no line saying why step-000012 was skipped"
 
+# Without --run-dir (outside SLURM) --resume auto finds the run's directory by its
+# checkpoints, not by `latest`.
+"$ZT" train --config "$cfg" --set train.max_steps=8 --set checkpoint.every_n_steps=4 \
+  --set run.root="$SCRATCH/root" > /dev/null
+rm "$SCRATCH"/root/tiny-*/checkpoints/latest
+"$ZT" train --config "$cfg" --set train.max_steps=12 --set checkpoint.every_n_steps=4 \
+  --set run.root="$SCRATCH/root" --resume auto > "$SCRATCH/root.out"
+grep -q "^resumed from step 8 " "$SCRATCH/root.out" || fail "resume auto without --run-dir started over"
+[ "$(ls -d "$SCRATCH"/root/tiny-* | wc -l)" = 1 ] || fail "resume auto without --run-dir made a new directory"
+
 # No usable checkpoint among several: refuse (exit 2) and leave everything as it was.
 cp -a "$SCRATCH/base" "$SCRATCH/none"
 rm "$SCRATCH"/none/checkpoints/step-*/meta.json
