@@ -60,8 +60,14 @@ class MpiRequest : public Request {
   MpiRequest(MPI_Request request, const char* call, std::chrono::seconds timeout)
       : request_(request), call_(call), timeout_(timeout) {}
   ~MpiRequest() override {
-    // An abandoned request (exception unwinding) must not be left dangling in MPI.
-    if (request_ != MPI_REQUEST_NULL) MPI_Request_free(&request_);
+    // An abandoned request (exception unwinding: a peer timed out, another request of the
+    // same batch failed). MPI_Request_free on a collective still in flight is fatal in MPICH
+    // and would replace the job's own line and exit code by an MPI abort, so a request that
+    // is not complete is left to MPI_Abort, which ends the job anyway.
+    if (request_ != MPI_REQUEST_NULL) {
+      int done = 0;
+      MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+    }
   }
   void wait() override {
     if (request_ == MPI_REQUEST_NULL) return;

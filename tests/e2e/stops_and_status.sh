@@ -13,11 +13,11 @@ for sig in TERM USR1; do
     "$ZT" train --config "$cfg" --set train.max_steps=1000000 --run-dir "$SCRATCH/r$i" \
       > "$SCRATCH/r$i.out" 2>&1 &
     pid=$!
-    # From the moment main() has set its handlers (SigCgt holds SIGTERM, bit 15), before
-    # MPI_Init; a signal before main() runs cannot be answered by any program.
-    for _ in $(seq 1 400); do
-      mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$pid/status" 2> /dev/null || true)
-      [ -n "$mask" ] && (( 16#$mask & 16#4000 )) && break
+    # From the moment the run has its directory (status "running": MPI is up, the data,
+    # model and checkpoint are still to load). Launched without mpiexec, MPICH's singleton
+    # start-up before that point can wait forever when a signal interrupts it.
+    for _ in $(seq 1 2000); do
+      [ -f "$SCRATCH/r$i/status" ] && break
       sleep 0.005
     done
     sleep "$delay"
