@@ -171,6 +171,19 @@ zt_requeue() {
   exit 0
 }
 
+# zt_run_status TRAIN_ARGUMENTS...: the run's own word on how it ended, RUN_DIR/status
+# ("finished step=N", "stopped step=N exit=85", "failed exit=C reason=..."; empty if none).
+# A launcher's exit code alone is not enough: MPICH's mpiexec has returned 0 after every
+# rank exited 85. The run directory is RUN_ROOT/RUN_NAME-SLURM_JOB_ID of the resolved config.
+zt_run_status() {
+  local yaml root name
+  yaml=$(timeout 60 "$ZT_BIN" config "$@" 2> /dev/null) || return 0
+  root=$(awk '/^run:/ {f = 1; next} /^[^ ]/ {f = 0} f && $1 == "root:" {print $2}' <<< "$yaml")
+  name=$(awk '/^run:/ {f = 1; next} /^[^ ]/ {f = 0} f && $1 == "name:" {print $2}' <<< "$yaml")
+  [[ -n $root && -n $name ]] || return 0
+  cat "$root/$name-${SLURM_JOB_ID}/status" 2> /dev/null || true
+}
+
 # zt_train CONFIG_NAME [--set k=v]... -- [arguments given to the script by sbatch]
 # Runs `zerotune train` on every task of the allocation, resuming from the job directory's
 # latest checkpoint, and turns exit code 85 (checkpointed on a signal) into a requeue.
@@ -208,6 +221,10 @@ zt_train() {
   : "${ZT_SRUN_MPI:=$(zt_detect_srun_mpi)}"
   zt_log "job ${SLURM_JOB_ID} restart ${SLURM_RESTART_COUNT:-0} on ${SLURM_JOB_NUM_NODES:-1} node(s) ${SLURM_JOB_NODELIST:-}: srun --mpi=$ZT_SRUN_MPI $ZT_BIN ${args[*]}"
   zt_srun "$ZT_BIN" "${args[@]}"
+  if ((zt_step_rc != ZT_EXIT_REQUEUE)) && [[ $(zt_run_status "${args[@]:1}") == stopped* ]]; then
+    zt_log "the launcher returned $zt_step_rc but RUN_DIR/status says the run stopped: requeueing"
+    zt_step_rc=$ZT_EXIT_REQUEUE
+  fi
   case $zt_step_rc in
     0) zt_log "training finished" ;;
     "$ZT_EXIT_REQUEUE") zt_requeue ;;

@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "zerotune/base/error.hpp"
+#include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/base/quoted.hpp"
 #include "zerotune/cli/data_commands.hpp"
 #include "zerotune/cli/eval_command.hpp"
@@ -19,6 +21,8 @@
 #include "zerotune/cli/report_command.hpp"
 #include "zerotune/cli/train_command.hpp"
 #include "zerotune/comm/communicator.hpp"
+#include "zerotune/runtime/logging.hpp"
+#include "zerotune/runtime/stop_signal.hpp"
 
 namespace {
 
@@ -83,6 +87,10 @@ int fail(int code, const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A stop signal (SLURM's SIGTERM or SIGUSR1) during start-up must end a training run with
+  // the requeue code, not kill it: the handlers only set a flag the trainer reads.
+  if (argc >= 2 && std::string(argv[1]) == "train")
+    zerotune::runtime::install_stop_signal_handlers();
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
   int code = zerotune::kExitOk;
@@ -106,6 +114,13 @@ int main(int argc, char** argv) {
     code = fail(zerotune::kExitPeerFailure, e.what());
   } catch (const std::exception& e) {
     code = fail(zerotune::kExitLibraryError, e.what());
+  }
+  if (code != zerotune::kExitOk && zerotune::hdf5_open_file_count() > 0) {
+    // A file HDF5 could not close (a full disk during a checkpoint) would crash HDF5's
+    // clean-up inside MPI_Finalize: end with the code already reported instead.
+    zerotune::runtime::log().flush();
+    std::fflush(nullptr);
+    std::_Exit(code);
   }
   MPI_Finalize();
   return code;

@@ -27,6 +27,12 @@ herr_t collect_error(unsigned /*n*/, const H5E_error2_t* error, void* data) {
 
 }  // namespace
 
+int64_t hdf5_open_file_count() {
+  auto lock = hdf5_lock();
+  const ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+  return n < 0 ? 0 : static_cast<int64_t>(n);
+}
+
 std::string hdf5_error_stack() {
   std::string text;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &text);

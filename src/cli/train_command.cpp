@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "memory_fit.hpp"
+#include "config_agreement.hpp"
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/quoted.hpp"
@@ -24,9 +25,10 @@
 #include "zerotune/runtime/job_dir.hpp"
 #include "zerotune/runtime/logging.hpp"
 #include "zerotune/runtime/memory_monitor.hpp"
+#include "zerotune/runtime/run_status.hpp"
 #include "zerotune/runtime/stop_signal.hpp"
 #include "zerotune/runtime/topology.hpp"
-#include "zerotune/train/checkpoint.hpp"
+#include "zerotune/train/checkpoint_discovery.hpp"
 #include "zerotune/train/trainer.hpp"
 
 namespace zerotune::cli {
@@ -105,6 +107,16 @@ bool holds_a_run(const runtime::JobDir& dir) {
 int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected,
                      const TrainArguments& a, const std::vector<std::string>& deepspeed_notes);
 
+// RUN_DIR/status after a failure; never replaces the error being reported by another.
+void write_failed_status(const train::RunContext& ctx, int code, const std::string& reason) {
+  try {
+    runtime::write_run_status(ctx.job_dir.root(),
+                              runtime::run_status_line(code, reason, ctx.job_dir.checkpoints()),
+                              ctx.topology.rank);
+  } catch (const std::exception&) {
+  }
+}
+
 // Builds the run context once (topology, communicator, device, job directory, logs, memory
 // monitor), records the resolved config, and hands over to the trainer. A start that fails
 // before its first step removes the job directory it created, so that a mistyped config or
@@ -119,8 +131,11 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
     check_cpu_run_fits(ctx.config, overrides, ctx.topology.world_size,
                        ctx.topology.local_world_size);
   }
-  auto comm = comm::make_mpi_communicator();
+  comm::CommOptions comm_options;
+  comm_options.timeout = std::chrono::seconds(ctx.config.comm.timeout_s);
+  auto comm = comm::make_mpi_communicator(MPI_COMM_WORLD, comm_options);
   ctx.comm = comm.get();
+  check_ranks_agree_on_config(ctx.config, *comm);
   runtime::SelectedDevice selected =
       runtime::select_device(ctx.config.run.device, ctx.topology.local_rank,
                              config::origin_of(ctx.config, overrides, "run.device"));
@@ -136,7 +151,7 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
   // GPU runs talk NCCL (device buffers; host values still go over MPI underneath).
   std::unique_ptr<comm::Communicator> nccl;
   if (!selected.device->is_host()) {
-    nccl = comm::make_nccl_communicator(*comm, *selected.device);
+    nccl = comm::make_nccl_communicator(*comm, *selected.device, comm_options);
     ctx.comm = nccl.get();
   }
   // Rank 0 decides the path (a timestamp differs between ranks) and creates it.
@@ -187,12 +202,12 @@ int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected,
     runtime::log().info("deepspeed {}: accepted, no effect yet: {}", a.deepspeed_path, keys);
   }
   // A fresh run must not overwrite an earlier run's config or interleave its checkpoints.
-  if (ctx.resume.empty()) {
-    if (auto earlier = train::latest_checkpoint(ctx.job_dir.checkpoints())) {
-      throw InputError(ctx.job_dir.root().string() + ": already holds checkpoints (latest " +
-                       earlier->filename().string() +
-                       "): continue with --resume auto, or choose another run.name or --run-dir");
-    }
+  // Any step-* directory or `latest` counts, complete or not, so that nothing of an earlier
+  // run is rotated away by a run that started over.
+  if (ctx.resume.empty() && train::holds_checkpoints(ctx.job_dir.checkpoints())) {
+    throw InputError(ctx.job_dir.root().string() +
+                     ": already holds checkpoints: continue with --resume auto, or choose "
+                     "another run.name or --run-dir");
   }
   if (ctx.topology.is_root()) {
     write_file_atomically(ctx.job_dir.config_file(), config::to_yaml(ctx.config));
@@ -202,7 +217,26 @@ int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected,
                                  ctx.config.monitor.interval_ms);
   ctx.monitor = &monitor;
   runtime::install_stop_signal_handlers();
-  return train::run_training(ctx);
+  if (ctx.topology.is_root()) runtime::write_run_status(ctx.job_dir.root(), "running", 0);
+  int code = kExitOk;
+  try {
+    code = train::run_training(ctx);
+  } catch (const comm::PeerFailure& e) {
+    // Rank 0 may be the one that stopped answering, so every rank that fails writes.
+    write_failed_status(ctx, kExitPeerFailure, e.what());
+    throw;
+  } catch (const InputError& e) {
+    write_failed_status(ctx, kExitInputError, e.what());
+    throw;
+  } catch (const std::exception& e) {
+    write_failed_status(ctx, kExitLibraryError, e.what());
+    throw;
+  }
+  if (ctx.topology.is_root()) {
+    runtime::write_run_status(ctx.job_dir.root(),
+                              runtime::run_status_line(code, "", ctx.job_dir.checkpoints()), 0);
+  }
+  return code;
 }
 
 }  // namespace

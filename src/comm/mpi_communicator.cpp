@@ -75,8 +75,14 @@ class MpiRequest : public Request {
   MpiRequest(MPI_Request request, const char* call, std::chrono::seconds timeout)
       : request_(request), call_(call), timeout_(timeout) {}
   ~MpiRequest() override {
-    // An abandoned request (exception unwinding) must not be left dangling in MPI.
-    if (request_ != MPI_REQUEST_NULL) MPI_Request_free(&request_);
+    // An abandoned request (exception unwinding: a peer timed out, another request of the
+    // same batch failed). MPI_Request_free on a collective still in flight is fatal in MPICH
+    // and would replace the job's own line and exit code by an MPI abort, so a request that
+    // is not complete is left to MPI_Abort, which ends the job anyway.
+    if (request_ != MPI_REQUEST_NULL) {
+      int done = 0;
+      MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+    }
   }
   void wait() override {
     if (request_ == MPI_REQUEST_NULL) return;
@@ -87,6 +93,10 @@ class MpiRequest : public Request {
       check_mpi(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), call_);
       if (done) return;
       if (std::chrono::steady_clock::now() > deadline) {
+        // The request is still active: freeing it (as the destructor would) is fatal in
+        // MPICH and would replace this line and exit 4 by an MPI abort. It is left to
+        // MPI_Abort, which ends the job anyway.
+        request_ = MPI_REQUEST_NULL;
         throw PeerFailure(std::string("MPI: ") + call_ + " did not complete within " +
                           std::to_string(timeout_.count()) +
                           " s: a peer rank died or stopped answering");
@@ -120,6 +130,8 @@ class MpiCommunicator : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const char* transport() const override { return "mpi"; }
+  void set_timeout(std::chrono::seconds timeout) override { options_.timeout = timeout; }
+  std::chrono::seconds timeout() const override { return options_.timeout; }
   MPI_Comm mpi_comm() const { return comm_; }
 
   RequestPtr all_reduce(const void* send, void* recv, int64_t count, DataType type, ReduceOp op,

@@ -174,6 +174,18 @@ void visit_fields(V& v, CheckpointConfig& c) {
 }
 
 template <class V>
+void visit_fields(V& v, CommConfig& c) {
+  v.field("timeout_s", c.timeout_s,
+          "seconds a rank waits in a collective before it ends the job (exit 4: a peer died or "
+          "stopped answering)",
+          Positive{});
+  v.field("checkpoint_timeout_s", c.checkpoint_timeout_s,
+          "the same wait while a checkpoint is written or read, where one rank's slow I/O is "
+          "not a failure",
+          Positive{});
+}
+
+template <class V>
 void visit_fields(V& v, LogConfig& c) {
   v.field("every_n_steps", c.every_n_steps, "write a step line every this many steps", Positive{});
 }
@@ -207,6 +219,7 @@ void visit_sections(V& v, RunConfig& c) {
             c.fp16);
   v.section("zero", "How model state is sharded over the ranks (ZeRO, as in DeepSpeed).", c.zero);
   v.section("checkpoint", "Checkpoints, under `RUN_DIR/checkpoints/`.", c.checkpoint);
+  v.section("comm", "Waiting for the other ranks.", c.comm);
   v.section("log", "The key=value lines of the .out log and metrics.jsonl.", c.log);
   v.section("monitor", "The background memory monitor, writing `RUN_DIR/memory/`.", c.monitor);
   v.section("run", "Where the run directory goes.", c.run);

@@ -1,9 +1,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
 
 #include "zerotune/base/error.hpp"
@@ -59,6 +62,18 @@ void fsync_path(const std::string& path) {
   ::close(fd);
 }
 
+// "<path>.tmp-<pid>-<random>": each writer its own temporary file, so two writers of one
+// output (two `zerotune prep --out` at once) never truncate or delete each other's; the
+// final rename decides which complete file the path holds.
+std::string unique_temp_name(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  std::random_device entropy;
+  char suffix[64];
+  std::snprintf(suffix, sizeof(suffix), ".tmp-%ld-%08x%04llx", static_cast<long>(::getpid()),
+                entropy(), static_cast<unsigned long long>(counter++ & 0xffff));
+  return path + suffix;
+}
+
 }  // namespace
 
 struct TokenFileWriter::Impl {
@@ -85,7 +100,7 @@ TokenFileWriter::TokenFileWriter(const std::string& path, const TokenFileInfo& i
     : impl_(std::make_unique<Impl>()) {
   if (info.seq_len <= 0) throw std::invalid_argument("TokenFileWriter: seq_len must be positive");
   impl_->path = path;
-  impl_->tmp_path = path + ".tmp";
+  impl_->tmp_path = unique_temp_name(path);
   impl_->info = info;
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty() && !fs::is_directory(parent)) {
@@ -94,7 +109,7 @@ TokenFileWriter::TokenFileWriter(const std::string& path, const TokenFileInfo& i
   if (fs::is_directory(path)) throw InputError(path + ": cannot write: is a directory");
   auto lock = hdf5_lock();
   const Hdf5Handle access = h5_file_access();
-  const hid_t file = H5Fcreate(impl_->tmp_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get());
+  const hid_t file = H5Fcreate(impl_->tmp_path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access.get());
   if (file < 0) {
     throw InputError(impl_->tmp_path + ": cannot create HDF5 file (" + hdf5_error_stack() + ")");
   }

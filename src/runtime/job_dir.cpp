@@ -1,8 +1,10 @@
 #include "zerotune/runtime/job_dir.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -33,7 +35,8 @@ std::string timestamp_now() {
   return buf;
 }
 
-// Newest "<root>/<stem>-*" holding checkpoints/latest, or "".
+// Newest "<root>/<stem>-*" holding anything of a checkpoint (checkpoints/latest or a step-*
+// directory: `latest` may be missing or damaged, and the trainer does not trust it), or "".
 std::string newest_resumable(const fs::path& root, const std::string& name) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) return "";
@@ -42,15 +45,36 @@ std::string newest_resumable(const fs::path& root, const std::string& name) {
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     const std::string dir = entry.path().filename().string();
     if (!entry.is_directory() || dir.rfind(name + "-", 0) != 0) continue;
-    const fs::path latest = entry.path() / "checkpoints" / "latest";
-    if (!fs::exists(latest)) continue;
-    auto t = fs::last_write_time(latest, ec);
+    const fs::path checkpoints = entry.path() / "checkpoints";
+    bool holds = fs::exists(fs::symlink_status(checkpoints / "latest", ec));
+    for (const auto& c : fs::directory_iterator(checkpoints, ec)) {
+      holds = holds || c.path().filename().string().rfind("step-", 0) == 0;
+    }
+    if (!holds) continue;
+    auto t = fs::last_write_time(checkpoints, ec);
     if (best.empty() || t > best_time) {
       best = entry.path();
       best_time = t;
     }
   }
   return best.string();
+}
+
+// Creates `wanted`, or wanted-2, wanted-3, ... if taken, with mkdir's own exclusivity (the
+// check and the creation are one step); returns the one created.
+std::string create_new_directory(const fs::path& wanted) {
+  std::error_code ec;
+  if (!wanted.parent_path().empty()) fs::create_directories(wanted.parent_path(), ec);
+  for (int n = 1; n < 10000; ++n) {
+    const std::string candidate =
+        n == 1 ? wanted.string() : wanted.string() + "-" + std::to_string(n);
+    if (::mkdir(candidate.c_str(), 0777) == 0) return candidate;
+    if (errno != EEXIST) {
+      throw InputError("run.root: cannot create job directory " + candidate + ": " +
+                       std::strerror(errno));
+    }
+  }
+  throw InputError("run.root: " + wanted.string() + "-*: no free job directory name");
 }
 
 }  // namespace
@@ -83,6 +107,10 @@ JobDir create_job_dir(const std::string& run_root, const std::string& run_name,
   std::string path = explicit_dir;
   if (path.empty() && resume_auto && topology.job_id.empty()) {
     path = newest_resumable(run_root, run_dir_stem(run_name));
+  }
+  if (path.empty() && topology.job_id.empty()) {
+    // A new timestamped directory: two runs started in the same second must not share it.
+    path = create_new_directory(fs::path(run_root) / job_dir_name(run_name, topology));
   }
   if (path.empty()) path = (fs::path(run_root) / job_dir_name(run_name, topology)).string();
   for (const char* sub : {"memory", "logs", "checkpoints"}) {

@@ -5,14 +5,17 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/base/quoted.hpp"
-#include "zerotune/comm/mpi_communicator.hpp"
+#include "zerotune/comm/agreed_error.hpp"
 #include "zerotune/runtime/job_dir.hpp"
+#include "zerotune/train/checkpoint_discovery.hpp"
+#include "zerotune/train/checkpoint_space.hpp"
 
 namespace zerotune::train {
 
@@ -22,17 +25,6 @@ namespace {
 
 constexpr const char* kFormat = "zerotune-checkpoint";
 constexpr int64_t kFormatVersion = 1;
-#ifdef ZEROTUNE_HDF5_PARALLEL
-constexpr bool kParallelHdf5 = true;
-#else
-constexpr bool kParallelHdf5 = false;
-#endif
-
-std::string step_dir_name(int64_t step) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "step-%06lld", static_cast<long long>(step));
-  return name;
-}
 
 std::string rank_file_name(int rank) {
   char name[40];
@@ -40,25 +32,15 @@ std::string rank_file_name(int rank) {
   return name;
 }
 
-// Every rank learns whether any rank failed, so all of them throw together.
+// Every rank learns the first failing rank's error, so all of them throw the same line.
 void agree_or_throw(const std::string& local_error, comm::Communicator& comm) {
-  const int failed =
-      comm.all_reduce_value<int32_t>(local_error.empty() ? 0 : 1, comm::ReduceOp::kMax);
-  if (failed) {
-    throw LibraryError(local_error.empty() ? "checkpoint: another rank failed while saving"
-                                           : local_error);
-  }
+  const std::string error = comm::agreed_error(comm, local_error);
+  if (!error.empty()) throw LibraryError(error);
 }
 
-// `mpi` is MPI_COMM_NULL for a file of this process alone.
-Hdf5Handle open_for_write(const fs::path& path, MPI_Comm mpi) {
+// A file of this process alone (see checkpoint.hpp on why no file is shared).
+Hdf5Handle open_for_write(const fs::path& path) {
   Hdf5Handle fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-#ifdef ZEROTUNE_HDF5_PARALLEL
-  if (mpi != MPI_COMM_NULL)
-    h5_check(H5Pset_fapl_mpio(fapl.get(), mpi, MPI_INFO_NULL), "H5Pset_fapl_mpio");
-#else
-  (void)mpi;
-#endif
   return h5_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate");
 }
 
@@ -86,17 +68,21 @@ int64_t read_int_attribute(hid_t obj, const char* name, const fs::path& file) {
   return value;
 }
 
-// Writes data[0, count) at [begin, begin + count) of dataset `name` [numel]; every rank of
-// a shared file calls this for every dataset (collective), count may be 0.
+// Writes data[0, count) at [begin, begin + count) of dataset `name` [numel]; count may be 0.
+// Chunks of chunk_len elements (a shard's length: a rank's slice then fills its own chunks).
 void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t begin, int64_t count,
-                 const float* data, bool collective) {
+                 const float* data, int64_t chunk_len) {
   const hsize_t dims[1] = {static_cast<hsize_t>(numel)};
   Hdf5Handle fspace = h5_dataspace(H5Screate_simple(1, dims, nullptr), "H5Screate_simple");
   Hdf5Handle dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
-  if (!collective && numel > 0) {
-    // Per-rank files hold one slice each: chunking means the rest takes no space.
-    const hsize_t chunk[1] = {static_cast<hsize_t>(std::min<int64_t>(numel, 1 << 20))};
+  if (numel > 0) {
+    // Per-rank files hold one slice each: chunking means the rest takes no space. Every chunk
+    // carries a Fletcher32 checksum that HDF5 verifies on each read (flipped bits fail the
+    // read instead of loading).
+    const hsize_t chunk[1] = {
+        static_cast<hsize_t>(std::clamp<int64_t>(chunk_len, 1, std::min<int64_t>(numel, 1 << 20)))};
     h5_check(H5Pset_chunk(dcpl.get(), 1, chunk), "H5Pset_chunk");
+    h5_check(H5Pset_fletcher32(dcpl.get()), "H5Pset_fletcher32");
   }
   Hdf5Handle lcpl = h5_plist(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate");
   h5_check(H5Pset_create_intermediate_group(lcpl.get(), 1), "H5Pset_create_intermediate_group");
@@ -112,11 +98,7 @@ void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t beg
     h5_check(H5Sselect_none(fspace.get()), "H5Sselect_none");
     h5_check(H5Sselect_none(mspace.get()), "H5Sselect_none");
   }
-  Hdf5Handle xfer = h5_plist(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate");
-#ifdef ZEROTUNE_HDF5_PARALLEL
-  if (collective) h5_check(H5Pset_dxpl_mpio(xfer.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
-#endif
-  h5_check(H5Dwrite(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), xfer.get(), data),
+  h5_check(H5Dwrite(dset.get(), H5T_NATIVE_FLOAT, mspace.get(), fspace.get(), H5P_DEFAULT, data),
            "H5Dwrite");
 }
 
@@ -187,14 +169,9 @@ std::optional<fs::path> latest_checkpoint(const fs::path& checkpoints_dir) {
 fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
                          const TrainingProgress& progress, const std::string& config_yaml,
                          int keep_last, comm::Communicator& comm) {
-  const std::string name = step_dir_name(progress.step);
+  const std::string name = checkpoint_dir_name(progress.step);
   const fs::path final_dir = checkpoints_dir / name;
   const fs::path tmp_dir = checkpoints_dir / (".tmp-" + name);
-  // A complete checkpoint of this step is the same state (a run resumed at its last step
-  // ends again there): keep it rather than delete what `latest` names and write it anew.
-  const std::string existing = comm::broadcast_string(
-      comm, comm.rank() == 0 && fs::exists(final_dir / "meta.json") ? "yes" : "");
-  if (!existing.empty()) return final_dir;
 
   std::string error;
   if (comm.rank() == 0) {
@@ -202,50 +179,83 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
     fs::remove_all(tmp_dir, ec);
     fs::create_directories(tmp_dir, ec);
     if (ec) error = "checkpoint: cannot create " + tmp_dir.string() + ": " + ec.message();
+    if (error.empty()) error = free_space_shortfall(tmp_dir, checkpoint_bytes(engine), name);
+    if (!error.empty()) fs::remove_all(tmp_dir, ec);
   }
   error = comm::broadcast_string(comm, error);
   if (!error.empty()) throw LibraryError(error);
 
-  const bool shared = kParallelHdf5 || comm.size() == 1;
+  // Each rank writes its own file, even where HDF5 could write one shared file through
+  // MPI-IO: a rank whose collective HDF5 call fails (a full disk) leaves the others waiting
+  // inside HDF5 forever. Independent files fail independently, and the ranks agree through
+  // the communicator, whose waits are bounded.
+  const bool shared = comm.size() == 1;
   auto hdf5 = hdf5_lock();  // the data loader's thread may be reading a token file
   const fs::path file_path =
       tmp_dir / (shared ? std::string("state.h5") : rank_file_name(comm.rank()));
-  try {
-    const bool collective = shared && comm.size() > 1;
-    Hdf5Handle file =
-        open_for_write(file_path, collective ? comm::mpi_comm_of(comm) : MPI_COMM_NULL);
-    const auto& layout = engine.layout();
-    std::vector<float> staging;
-    for (size_t u = 0; u < layout.units.size(); ++u) {
-      const UnitShard& shard = engine.shards()[u];
-      for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
-        // Everyone holding a value could write it; the shard owner does, so each element is
-        // written exactly once at any stage.
-        const int64_t lo = std::max(shard.begin, a.held.begin);
-        const int64_t hi = std::min(shard.end, a.held.begin + a.held.count);
-        const int64_t count = std::max<int64_t>(0, hi - lo);
+  // Runs one step of the write unless an earlier one failed; returns whether all went well.
+  auto attempt = [&](auto&& write_step) {
+    if (error.empty()) {
+      try {
+        write_step();
+      } catch (const std::exception& e) {
+        error = describe_write_failure(file_path, e.what());
+      }
+    }
+    return error.empty();
+  };
+  std::optional<Hdf5Handle> file;
+  bool healthy = attempt([&] { file.emplace(open_for_write(file_path)); });
+  const auto& layout = engine.layout();
+  std::vector<float> staging;  // GPU state is written from host memory
+  for (size_t u = 0; u < layout.units.size() && healthy; ++u) {
+    const UnitShard& shard = engine.shards()[u];
+    for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
+      // Everyone holding a value could write it; the shard owner does, so each element is
+      // written exactly once at any stage.
+      const int64_t lo = std::max(shard.begin, a.held.begin);
+      const int64_t hi = std::min(shard.end, a.held.begin + a.held.count);
+      const int64_t count = std::max<int64_t>(0, hi - lo);
+      healthy = attempt([&] {
         const float* values = a.held.data + (count > 0 ? lo - a.held.begin : 0);
-        if (!engine.device().is_host() && count > 0) {  // GPU state goes through host memory
+        if (!engine.device().is_host() && count > 0) {
           staging.resize(static_cast<size_t>(count));
           engine.device().copy(staging.data(), values, count * sizeof(float));
           values = staging.data();
         }
-        write_slice(file.get(), dataset_name(layout.units[u], a.name), shard.numel, lo, count,
-                    values, collective);
-      }
+        write_slice(file->get(), dataset_name(layout.units[u], a.name), shard.numel, lo, count,
+                    values, make_unit_shard(shard.numel, comm.size(), 0).end);
+      });
+      if (!healthy) break;
     }
-    write_int_attribute(file.get(), "format_version", kFormatVersion);
-    write_int_attribute(file.get(), "step", progress.step);
-    write_int_attribute(file.get(), "epoch", progress.position.epoch);
-    write_int_attribute(file.get(), "consumed_samples", progress.position.consumed_samples);
-    write_int_attribute(file.get(), "optimizer_steps", engine.optimizer_steps());
-    write_int_attribute(file.get(), "world_size", comm.size());
-    write_shape_attributes(file.get(), layout.shape);
-    h5_check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "H5Fflush");
-  } catch (const std::exception& e) {
-    error = e.what();
   }
-  agree_or_throw(error, comm);
+  healthy =
+      healthy && attempt([&] {
+        write_int_attribute(file->get(), "format_version", kFormatVersion);
+        write_int_attribute(file->get(), "step", progress.step);
+        write_int_attribute(file->get(), "epoch", progress.position.epoch);
+        write_int_attribute(file->get(), "consumed_samples", progress.position.consumed_samples);
+        write_int_attribute(file->get(), "optimizer_steps", engine.optimizer_steps());
+        write_int_attribute(file->get(), "world_size", comm.size());
+        write_shape_attributes(file->get(), layout.shape);
+        h5_check(H5Fflush(file->get(), H5F_SCOPE_GLOBAL), "H5Fflush");
+        file->close();  // a failed close is an error of this save, not of a destructor
+      });
+  if (!healthy && file && file->get() >= 0) {
+    // Closing flushes HDF5's cached metadata; on a full disk that fails and leaves the file
+    // half-open inside HDF5. Emptying the file first gives its space back, so the close can
+    // write what it must; the file is discarded anyway.
+    give_back_space(file_path);
+  }
+  file.reset();
+  error = comm::agreed_error(comm, error);
+  if (!error.empty()) {
+    if (comm.rank() == 0) {
+      std::error_code ec;
+      fs::remove_all(tmp_dir, ec);  // the previous checkpoint and `latest` stay as they were
+    }
+    throw LibraryError(error);
+  }
 
   if (comm.rank() == 0) {
     nlohmann::json meta = {{"format", kFormat},
@@ -263,23 +273,22 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
       write_file_atomically(tmp_dir / "meta.json", meta.dump(2) + "\n");
       for (const auto& entry : fs::directory_iterator(tmp_dir)) runtime::fsync_path(entry.path());
       runtime::fsync_path(tmp_dir);
+      // A checkpoint of this step already there (a rewound run, or a run resumed at its last
+      // step) is replaced: a save writes what it says. The old one leaves only once the new
+      // one is in place.
       std::error_code ec;
-      fs::remove_all(final_dir, ec);
+      const fs::path replaced = checkpoints_dir / (".replaced-" + name);
+      fs::remove_all(replaced, ec);
+      if (fs::exists(final_dir)) fs::rename(final_dir, replaced);
       fs::rename(tmp_dir, final_dir);
       runtime::fsync_path(checkpoints_dir);
-      write_file_atomically(checkpoints_dir / "latest", name + "\n");
-      // Keep the newest keep_last complete checkpoints.
-      std::vector<fs::path> steps;
-      for (const auto& entry : fs::directory_iterator(checkpoints_dir)) {
-        const std::string n = entry.path().filename().string();
-        if (entry.is_directory() && n.rfind("step-", 0) == 0) steps.push_back(entry.path());
-      }
-      std::sort(steps.begin(), steps.end());
-      for (size_t i = 0; i + static_cast<size_t>(keep_last) < steps.size(); ++i) {
-        if (steps[i] != final_dir) fs::remove_all(steps[i], ec);
-      }
+      fs::remove_all(replaced, ec);
+      write_latest(checkpoints_dir, name);
+      rotate_checkpoints(checkpoints_dir, progress.step, keep_last);
     } catch (const std::exception& e) {
       error = std::string("checkpoint: ") + e.what();
+      std::error_code ec;
+      fs::remove_all(tmp_dir, ec);
     }
   }
   agree_or_throw(comm.rank() == 0 ? error : "", comm);

@@ -6,6 +6,7 @@
 #include "zerotune/model/gpt2.hpp"
 #include "zerotune/model/gpt2_hf.hpp"
 #include "zerotune/model/hf_directory.hpp"
+#include "zerotune/train/nonfinite_guard.hpp"
 
 namespace zerotune::train {
 
@@ -24,6 +25,7 @@ void initialize_parameters(ZeroEngine& engine, const config::ModelConfig& model,
   const auto units = std::filesystem::is_directory(model.init)
                          ? model::load_hf_directory(model.init, layout)
                          : model::load_gpt2_safetensors(model.init, layout);
+  check_finite_parameters(model.init, layout, units);
   for (size_t u = 0; u < layout.units.size(); ++u) {
     engine.set_unit_parameters(static_cast<int>(u), units[u].data());
   }

@@ -23,6 +23,8 @@
 #include "zerotune/train/metrics_log.hpp"
 #include "zerotune/train/model_init.hpp"
 #include "zerotune/train/run_figures.hpp"
+#include "zerotune/train/nonfinite_guard.hpp"
+#include "zerotune/train/resume.hpp"
 #include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::train {
@@ -146,6 +148,10 @@ class Trainer {
   int run() {
     log_start();
     TrainingProgress progress = restore_or_init();
+    if (const int stop = comm_.all_reduce_value<int32_t>(runtime::stop_signal_received(),
+                                                         comm::ReduceOp::kMax)) {
+      return log_early_stop(progress.step, stop);
+    }
     train_loader_->seek(progress.position);
     RunClock clock(carried_totals(progress), total_steps_);
     clock_ = &clock;
@@ -162,6 +168,7 @@ class Trainer {
       }
       const auto t0 = Clock::now();
       const double loss = train_step(*batch, progress.step);
+      check_finite_step(progress.step + 1, loss, grad_norm_, cfg_.train.precision == "fp16");
       progress.step += 1;
       progress.position = train_loader_->position();
       const double step_s = seconds_since(t0);
@@ -205,6 +212,18 @@ class Trainer {
   }
 
  private:
+  // A stop before this run's first step: nothing new to save (a resumed run's checkpoint is
+  // already there), and the job script requeues as after any stop.
+  int log_early_stop(int64_t step, int stop) {
+    runtime::log().info(
+        "stopping before the first step of this run (at step {}) on {}: exit {} "
+        "asks the job script to requeue",
+        step, runtime::stop_signal_name(stop), kExitRequeue);
+    metrics_.event(
+        {{"type", "stopped"}, {"step", step}, {"signal", runtime::stop_signal_name(stop)}});
+    return kExitRequeue;
+  }
+
   void check_device_support() const {
     if (ctx_.device->is_host() && cfg_.train.precision != "fp32") {
       throw InputError(
@@ -327,21 +346,16 @@ class Trainer {
   }
 
   TrainingProgress restore_or_init() {
-    std::optional<std::filesystem::path> from;
-    if (ctx_.resume == "auto") {
-      from = latest_checkpoint(ctx_.job_dir.checkpoints());
-      if (!from)
-        runtime::log().info("resume auto: no checkpoint in {}, starting fresh",
-                            ctx_.job_dir.checkpoints().string());
-    } else if (!ctx_.resume.empty()) {
-      from = std::filesystem::path(ctx_.resume);
-    }
+    // Verifying and loading a checkpoint is I/O: the longer wait applies.
+    comm::ScopedTimeout slow_io(comm_, std::chrono::seconds(cfg_.comm.checkpoint_timeout_s));
+    const auto from = resolve_resume_checkpoint(ctx_.resume, ctx_.job_dir.checkpoints(), comm_);
     if (!from) {
       initialize_parameters(*engine_, cfg_.model, cfg_.train.seed);
       return {};
     }
     TrainingProgress p = load_checkpoint(*from, *engine_, comm_);
     resumed_from_ = std::filesystem::absolute(*from);
+    set_aside_checkpoints_after(ctx_.job_dir.checkpoints(), p.step, comm_);
     runtime::log().info("resumed from step {} (checkpoint {}, epoch {}, consumed_samples {})",
                         p.step, from->string(), p.position.epoch + 1, p.position.consumed_samples);
     metrics_.event({{"type", "resumed"}, {"step", p.step}, {"checkpoint", from->string()}});
@@ -459,6 +473,7 @@ class Trainer {
 
   void save(const TrainingProgress& p, const char* reason) {
     const auto t0 = Clock::now();
+    comm::ScopedTimeout slow_io(comm_, std::chrono::seconds(cfg_.comm.checkpoint_timeout_s));
     const auto dir = save_checkpoint(ctx_.job_dir.checkpoints(), *engine_, p, config::to_yaml(cfg_),
                                      static_cast<int>(cfg_.checkpoint.keep_last), comm_);
     runtime::log().info("checkpoint saved at step {} (reason: {}) dir={} seconds={:.2f}", p.step,

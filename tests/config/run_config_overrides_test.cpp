@@ -90,8 +90,8 @@ BOOST_AUTO_TEST_CASE(override_unknown_key_is_an_error) {
              "--set zero.stag: unknown key (known: stage, offload)");
   BOOST_TEST(
       override_error({"optim.lr=2"}) ==
-      "--set optim.lr: unknown section (known: model, data, train, fp16, zero, checkpoint, log, "
-      "monitor, run)");
+      "--set optim.lr: unknown section (known: model, data, train, fp16, zero, checkpoint, comm, "
+      "log, monitor, run)");
 }
 
 BOOST_AUTO_TEST_CASE(override_without_section_key_value_is_an_error) {

@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_CASE(rejects_unknown_key) {
 BOOST_AUTO_TEST_CASE(rejects_unknown_section) {
   BOOST_TEST(parse_error("model:\n  n_layer: 2\noptimiser:\n  lr: 1\n") ==
              "t.yaml:3: optimiser: unknown section (known: model, data, train, fp16, zero, "
-             "checkpoint, log, monitor, run)");
+             "checkpoint, comm, log, monitor, run)");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_wrong_type) {
@@ -114,10 +114,9 @@ BOOST_AUTO_TEST_CASE(rejects_wrong_type) {
   BOOST_TEST(parse_error("train:\n  seed: -1\n") ==
              "t.yaml:2: train.seed: expected a non-negative integer, got \"-1\"");
   BOOST_TEST(parse_error("train: 3\n") == "t.yaml:1: train: expected a mapping of keys, got \"3\"");
-  BOOST_TEST(
-      parse_error("- model\n") ==
-      "t.yaml:1: expected a mapping of sections (model, data, train, fp16, zero, checkpoint, "
-      "log, monitor, run), got a sequence");
+  BOOST_TEST(parse_error("- model\n") ==
+             "t.yaml:1: expected a mapping of sections (model, data, train, fp16, zero, "
+             "checkpoint, comm, log, monitor, run), got a sequence");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_out_of_range) {

@@ -180,13 +180,37 @@ BOOST_AUTO_TEST_CASE(threads_read_and_write_concurrently) {
 BOOST_AUTO_TEST_CASE(writer_without_commit_leaves_no_file) {
   zt::ScratchDir dir("tf");
   const std::string path = (dir / "t.h5").string();
+  auto entries = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir.path())) names.push_back(e.path().filename());
+    return names;
+  };
   {
     TokenFileWriter writer(path, small_info(4));
     writer.append(pattern_rows(0, 3, 4));
-    BOOST_TEST(fs::exists(path + ".tmp"));
+    const auto during = entries();
+    BOOST_TEST_REQUIRE(during.size() == 1u);
+    BOOST_TEST(during[0].rfind("t.h5.tmp", 0) == 0);
   }
-  BOOST_TEST(!fs::exists(path + ".tmp"));
-  BOOST_TEST(!fs::exists(path));
+  BOOST_TEST(entries().empty());
+}
+
+// Two writers of one output (two `zerotune prep --out` at once): neither truncates nor
+// deletes the other's temporary file, both commit, and the path holds the last complete one.
+BOOST_AUTO_TEST_CASE(two_writers_of_one_path_both_commit) {
+  zt::ScratchDir dir("tf");
+  const std::string path = (dir / "t.h5").string();
+  TokenFileWriter first(path, small_info(4));
+  TokenFileWriter second(path, small_info(4));
+  first.append(pattern_rows(0, 3, 4));
+  second.append(pattern_rows(0, 5, 4));
+  second.commit();
+  BOOST_TEST(TokenFile(path).info().num_examples == 5);
+  first.commit();
+  BOOST_TEST(TokenFile(path).info().num_examples == 3);
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) files += e.is_regular_file();
+  BOOST_TEST(files == 1);
 }
 
 BOOST_AUTO_TEST_CASE(writer_rejects_a_missing_directory) {

@@ -18,6 +18,11 @@ namespace zerotune {
 
 std::unique_lock<std::recursive_mutex> hdf5_lock();
 
+// Files HDF5 still holds open. After a failed close (a metadata flush that met a full disk)
+// a file stays open inside HDF5 with no handle left, and HDF5's own clean-up at MPI_Finalize
+// then crashes on it: a process with such a file must end without that clean-up.
+int64_t hdf5_open_file_count();
+
 // HDF5's current error stack as "function: message; ..." (innermost last), then cleared.
 std::string hdf5_error_stack();
 

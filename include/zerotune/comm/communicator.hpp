@@ -89,6 +89,11 @@ class Communicator {
   // MPI), for callers that need MPI as such (parallel HDF5).
   virtual const Communicator& host_transport() const { return *this; }
 
+  // How long wait() gives a collective before PeerFailure (comm.timeout_s); requests take
+  // the value current when they start. Transports without a bounded wait ignore it.
+  virtual void set_timeout(std::chrono::seconds /*timeout*/) {}
+  virtual std::chrono::seconds timeout() const { return std::chrono::seconds(0); }
+
   // Typed blocking conveniences.
   template <typename T>
   T all_reduce_value(T value, ReduceOp op) {
@@ -99,6 +104,23 @@ class Communicator {
 
 struct CommOptions {
   std::chrono::seconds timeout{600};  // a collective waiting longer means a peer is gone
+};
+
+// A longer (or shorter) timeout for a scope, e.g. while a checkpoint is written; the
+// previous one comes back at the end of the scope.
+class ScopedTimeout {
+ public:
+  ScopedTimeout(Communicator& comm, std::chrono::seconds timeout)
+      : comm_(comm), previous_(comm.timeout()) {
+    comm_.set_timeout(timeout);
+  }
+  ~ScopedTimeout() { comm_.set_timeout(previous_); }
+  ScopedTimeout(const ScopedTimeout&) = delete;
+  ScopedTimeout& operator=(const ScopedTimeout&) = delete;
+
+ private:
+  Communicator& comm_;
+  std::chrono::seconds previous_;
 };
 
 // Waits for every request in order and empties the list.

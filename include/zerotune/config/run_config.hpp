@@ -87,6 +87,14 @@ struct CheckpointConfig {
   bool operator==(const CheckpointConfig&) const = default;
 };
 
+// How long a rank waits for its peers before it decides one died or stopped answering.
+struct CommConfig {
+  int64_t timeout_s = 300;              // any collective of the training loop
+  int64_t checkpoint_timeout_s = 1800;  // while a checkpoint is written or read (slow I/O)
+
+  bool operator==(const CommConfig&) const = default;
+};
+
 struct LogConfig {
   int64_t every_n_steps = 10;
 
@@ -114,6 +122,7 @@ struct RunConfig {
   Fp16Config fp16;
   ZeroConfig zero;
   CheckpointConfig checkpoint;
+  CommConfig comm;
   LogConfig log;
   MonitorConfig monitor;
   RunSection run;

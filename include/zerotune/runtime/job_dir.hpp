@@ -41,6 +41,8 @@ std::string job_dir_name(const std::string& run_name, const Topology& topology);
 // Resolves and creates the job directory; rank 0 calls it and shares the path with the others.
 //   explicit_dir: --run-dir, used as is.
 //   resume_auto:  without SLURM, reuse the newest <root>/<stem>-* that has a checkpoint.
+//   otherwise, without SLURM: a new directory, created exclusively (two runs in the same
+//   second get <stem>-<time> and <stem>-<time>-2).
 // InputError if it cannot be created.
 JobDir create_job_dir(const std::string& run_root, const std::string& run_name,
                       const std::string& explicit_dir, bool resume_auto, const Topology& topology);

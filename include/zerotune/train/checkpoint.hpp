@@ -1,12 +1,15 @@
 // Checkpoints that do not depend on the world size or the ZeRO stage (DESIGN.md "Job
 // directory"). A checkpoint is a directory checkpoints/step-NNNNNN/ with
 //   state.h5    /units/<unit>/params, /units/<unit>/<optimizer state> as GLOBAL flat float32
-//               arrays in layout order (each rank writes and reads only its own ranges,
-//               collectively through parallel HDF5); attributes: progress and model shape
+//               arrays in layout order; attributes: progress and model shape
 //   meta.json   the same progress in plain text, plus the resolved config
-// Where HDF5 is not built with MPI, each rank writes state-rank-NNNNN.h5 holding its slices
-// (same dataset shapes, unwritten chunks cost nothing) and a reader picks the slices it needs.
-// Written under a temporary name, fsynced, renamed; checkpoints/latest moves last.
+// At more than one rank each rank writes state-rank-NNNNN.h5 holding its slices (same
+// dataset shapes, unwritten chunks cost nothing) and a reader picks the slices it needs:
+// independent files fail independently, where one shared file written through MPI-IO left
+// the other ranks inside HDF5 forever when one rank's write failed. Every chunk carries a
+// Fletcher32 checksum, verified on each read (checkpoint_discovery.hpp reads them all before
+// a resume). Written under a temporary name after a free-space check, fsynced, renamed;
+// checkpoints/latest moves last and is only a hint (see checkpoint_discovery.hpp).
 #pragma once
 
 #include <filesystem>
