@@ -95,7 +95,7 @@ void check_train_file_set(const config::RunConfig& c, const std::vector<std::str
 
 // Whether the job directory holds anything of a run: a checkpoint or a trained step.
 bool holds_a_run(const runtime::JobDir& dir) {
-  if (train::latest_checkpoint(dir.checkpoints())) return true;
+  if (train::holds_checkpoints(dir.checkpoints())) return true;
   std::ifstream metrics(dir.metrics_file());
   std::string line;
   while (std::getline(metrics, line)) {
@@ -167,7 +167,7 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
       const runtime::JobDir made(path);
       created_here = !given_existed && !std::filesystem::exists(made.metrics_file()) &&
                      !std::filesystem::exists(made.config_file()) &&
-                     !train::latest_checkpoint(made.checkpoints());
+                     !train::holds_checkpoints(made.checkpoints());
     } catch (const InputError& e) {
       error = e.what();
     }

@@ -158,6 +158,10 @@ class NcclCommunicator : public Communicator {
   int size() const override { return size_; }
   const char* transport() const override { return "nccl"; }
   const Communicator& host_transport() const override { return mpi_; }
+  // Host values wait through MPI: its bound is the one a checkpoint lengthens. Device
+  // collectives keep the watchdog's bound from creation.
+  void set_timeout(std::chrono::seconds timeout) override { mpi_.set_timeout(timeout); }
+  std::chrono::seconds timeout() const override { return mpi_.timeout(); }
 
   RequestPtr all_reduce(const void* send, void* recv, int64_t count, DataType type, ReduceOp op,
                         Stream*) override {

@@ -297,19 +297,10 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
 
 namespace {
 
-// What load_checkpoint needs from meta.json, checked field by field: a hand-edited, truncated
-// or foreign file is an InputError naming meta.json and the field, never a JSON library
-// exception.
-struct CheckpointMeta {
-  std::string optimizer;
-  int world_size = 1;
-  bool shared = true;  // layout "shared" (one state.h5) or "per_rank"
-};
-
 // Ranks a checkpoint may name; more is a corrupt file, not a cluster.
 constexpr int64_t kMaxSavedWorld = int64_t{1} << 24;
 
-CheckpointMeta read_checkpoint_meta(const fs::path& path) {
+CheckpointMeta parse_checkpoint_meta(const fs::path& path) {
   const std::string where = path.string() + ": ";
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
@@ -355,6 +346,8 @@ CheckpointMeta read_checkpoint_meta(const fs::path& path) {
 }
 
 }  // namespace
+
+CheckpointMeta read_checkpoint_meta(const fs::path& path) { return parse_checkpoint_meta(path); }
 
 TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine,
                                  comm::Communicator& comm) {

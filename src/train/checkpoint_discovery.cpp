@@ -13,6 +13,7 @@
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/comm/agreed_error.hpp"
+#include "zerotune/train/checkpoint.hpp"
 
 namespace zerotune::train {
 
@@ -36,14 +37,18 @@ std::vector<fs::path> state_files(const fs::path& dir, std::string& error) {
     error = meta_path.string() + ": missing";
     return {};
   }
-  nlohmann::json meta;
+  // The field-by-field checks load_checkpoint makes (one message naming meta.json and the
+  // field), then what discovery adds: the format tag and the step of the directory's name.
+  CheckpointMeta checked;
   try {
-    meta = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    error = meta_path.string() + ": not valid JSON (" + e.what() + ")";
+    checked = read_checkpoint_meta(meta_path);
+  } catch (const InputError& e) {
+    error = e.what();
     return {};
   }
-  if (!meta.is_object() || meta.value("format", "") != "zerotune-checkpoint") {
+  nlohmann::json meta = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const auto format = meta.find("format");
+  if (format == meta.end() || !format->is_string() || *format != "zerotune-checkpoint") {
     error = meta_path.string() + ": format: expected \"zerotune-checkpoint\"";
     return {};
   }
@@ -53,17 +58,9 @@ std::vector<fs::path> state_files(const fs::path& dir, std::string& error) {
     error = meta_path.string() + ": step: does not match the directory name";
     return {};
   }
-  const std::string layout = meta.value("layout", "shared");
-  if (layout == "shared") return {dir / "state.h5"};
-  const int world = meta.contains("world_size") && meta["world_size"].is_number_integer()
-                        ? meta["world_size"].get<int>()
-                        : 0;
-  if (layout != "per_rank" || world < 1) {
-    error = meta_path.string() + ": layout/world_size: not a layout this version reads";
-    return {};
-  }
+  if (checked.shared) return {dir / "state.h5"};
   std::vector<fs::path> files;
-  for (int r = 0; r < world; ++r) files.push_back(dir / rank_file_name(r));
+  for (int r = 0; r < checked.world_size; ++r) files.push_back(dir / rank_file_name(r));
   return files;
 }
 

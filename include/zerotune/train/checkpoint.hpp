@@ -39,6 +39,16 @@ std::optional<std::filesystem::path> latest_checkpoint(
 
 // Loads into the engine (any stage, any world size). InputError if the checkpoint does not
 // fit the model or optimizer; collective.
+// What load_checkpoint needs from meta.json, checked field by field: a hand-edited, truncated
+// or foreign file is an InputError naming meta.json and the field, never a JSON library
+// exception.
+struct CheckpointMeta {
+  std::string optimizer;
+  int world_size = 1;
+  bool shared = true;  // layout "shared" (one state.h5) or "per_rank"
+};
+CheckpointMeta read_checkpoint_meta(const std::filesystem::path& meta_json);
+
 TrainingProgress load_checkpoint(const std::filesystem::path& checkpoint_dir, ZeroEngine& engine,
                                  comm::Communicator& comm);
 
