@@ -23,6 +23,7 @@
 #include "matmul.cuh"
 #include "optimizer_update.cuh"
 #include "softmax_xent.cuh"
+#include "zerotune/base/error.hpp"
 #include "zerotune/ops/backend.hpp"
 
 namespace zerotune::ops {
@@ -260,6 +261,18 @@ class CudaBackend : public Backend {
 std::unique_ptr<Backend> make_cuda_backend(runtime::Device& device, DType dtype) {
   if (device.is_host()) {
     throw std::invalid_argument("make_cuda_backend: the device is the host");
+  }
+  // bf16 arithmetic (and cuBLASLt / cuDNN bf16 kernels) needs compute capability 8.0 (Ampere).
+  int ordinal = 0, major = 0, minor = 0;
+  ZT_CUDA_CHECK(cudaGetDevice(&ordinal));
+  ZT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ordinal));
+  ZT_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, ordinal));
+  if (dtype == DType::kBFloat16 && major < 8) {
+    throw InputError(
+        "train.precision: bf16 needs a GPU of compute capability 8.0 or newer, this "
+        "one is " +
+        std::to_string(major) + "." + std::to_string(minor) +
+        "; set train.precision: fp16 (or fp32)");
   }
   return std::make_unique<CudaBackend>(device, dtype);
 }
