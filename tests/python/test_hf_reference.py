@@ -36,7 +36,7 @@ ILL_CONDITIONED = 1e-4  # |g| / max|g| below which Adam's step is set by roundin
 # which changes every later gradient (seen on some seeds). With 1e-6 such steps stay ~1e-2 lr.
 ADAMW = dict(lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.1, steps=3)
 
-# Two shapes: the small one of the brief, with T < n_positions (the last wpe rows get no
+# Two shapes: a small one with T < n_positions (the last wpe rows get no
 # gradient), and a deeper one with more heads and T = n_positions.
 CONFIGS = [
     dict(tag="L2H2", n_layer=2, n_head=2, n_embd=32, n_positions=16, vocab_size=53, B=3, T=13,
