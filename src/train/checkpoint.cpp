@@ -68,6 +68,20 @@ int64_t read_int_attribute(hid_t obj, const char* name, const fs::path& file) {
   return value;
 }
 
+void write_double_attribute(hid_t obj, const char* name, double value) {
+  Hdf5Handle space = h5_dataspace(H5Screate(H5S_SCALAR), "H5Screate");
+  Hdf5Handle attr = h5_attribute(
+      H5Acreate2(obj, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
+  h5_check(H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value), "H5Awrite");
+}
+
+double read_double_attribute(hid_t obj, const char* name) {
+  Hdf5Handle attr = h5_attribute(H5Aopen(obj, name, H5P_DEFAULT), "H5Aopen");
+  double value = 0;
+  h5_check(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value), "H5Aread");
+  return value;
+}
+
 // Writes data[0, count) at [begin, begin + count) of dataset `name` [numel]; count may be 0.
 // Chunks of chunk_len elements (a shard's length: a rank's slice then fills its own chunks).
 void write_slice(hid_t file, const std::string& name, int64_t numel, int64_t begin, int64_t count,
@@ -236,6 +250,13 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
         write_int_attribute(file->get(), "epoch", progress.position.epoch);
         write_int_attribute(file->get(), "consumed_samples", progress.position.consumed_samples);
         write_int_attribute(file->get(), "optimizer_steps", engine.optimizer_steps());
+        if (progress.loss_scale.scale > 0) {
+          const LossScaleState& ls = progress.loss_scale;
+          write_double_attribute(file->get(), "loss_scale", ls.scale);
+          write_int_attribute(file->get(), "loss_scale_hysteresis_left", ls.hysteresis_left);
+          write_int_attribute(file->get(), "loss_scale_iteration", ls.iteration);
+          write_int_attribute(file->get(), "loss_scale_last_overflow", ls.last_overflow_iteration);
+        }
         write_int_attribute(file->get(), "world_size", comm.size());
         write_shape_attributes(file->get(), layout.shape);
         h5_check(H5Fflush(file->get(), H5F_SCOPE_GLOBAL), "H5Fflush");
@@ -394,6 +415,14 @@ TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine,
   progress.position.epoch = read_int_attribute(first, "epoch", state_path);
   progress.position.consumed_samples = read_int_attribute(first, "consumed_samples", state_path);
   engine.set_optimizer_steps(read_int_attribute(first, "optimizer_steps", state_path));
+  if (H5Aexists(first, "loss_scale") > 0) {
+    progress.loss_scale.scale = read_double_attribute(first, "loss_scale");
+    progress.loss_scale.hysteresis_left =
+        read_int_attribute(first, "loss_scale_hysteresis_left", state_path);
+    progress.loss_scale.iteration = read_int_attribute(first, "loss_scale_iteration", state_path);
+    progress.loss_scale.last_overflow_iteration =
+        read_int_attribute(first, "loss_scale_last_overflow", state_path);
+  }
 
   // Per-rank files: take each overlapping piece of [begin, begin + count) from the rank
   // that wrote it.

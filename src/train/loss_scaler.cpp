@@ -41,4 +41,17 @@ bool LossScaler::update(bool overflow) {
   return overflow;
 }
 
+LossScaleState LossScaler::state() const {
+  if (!enabled_) return {};
+  return {scale_, hysteresis_left_, iteration_, last_overflow_};
+}
+
+void LossScaler::restore(const LossScaleState& s) {
+  if (!dynamic_ || s.scale <= 0) return;
+  scale_ = s.scale;
+  hysteresis_left_ = s.hysteresis_left;
+  iteration_ = s.iteration;
+  last_overflow_ = s.last_overflow_iteration;
+}
+
 }  // namespace zerotune::train

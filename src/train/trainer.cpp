@@ -22,9 +22,9 @@
 #include "zerotune/train/memory_report.hpp"
 #include "zerotune/train/metrics_log.hpp"
 #include "zerotune/train/model_init.hpp"
-#include "zerotune/train/run_figures.hpp"
 #include "zerotune/train/nonfinite_guard.hpp"
 #include "zerotune/train/resume.hpp"
+#include "zerotune/train/run_figures.hpp"
 #include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::train {
@@ -354,6 +354,7 @@ class Trainer {
       return {};
     }
     TrainingProgress p = load_checkpoint(*from, *engine_, comm_);
+    loss_scaler_.restore(p.loss_scale);
     resumed_from_ = std::filesystem::absolute(*from);
     set_aside_checkpoints_after(ctx_.job_dir.checkpoints(), p.step, comm_);
     runtime::log().info("resumed from step {} (checkpoint {}, epoch {}, consumed_samples {})",
@@ -474,8 +475,11 @@ class Trainer {
   void save(const TrainingProgress& p, const char* reason) {
     const auto t0 = Clock::now();
     comm::ScopedTimeout slow_io(comm_, std::chrono::seconds(cfg_.comm.checkpoint_timeout_s));
-    const auto dir = save_checkpoint(ctx_.job_dir.checkpoints(), *engine_, p, config::to_yaml(cfg_),
-                                     static_cast<int>(cfg_.checkpoint.keep_last), comm_);
+    TrainingProgress with_scale = p;
+    with_scale.loss_scale = loss_scaler_.state();
+    const auto dir =
+        save_checkpoint(ctx_.job_dir.checkpoints(), *engine_, with_scale, config::to_yaml(cfg_),
+                        static_cast<int>(cfg_.checkpoint.keep_last), comm_);
     runtime::log().info("checkpoint saved at step {} (reason: {}) dir={} seconds={:.2f}", p.step,
                         reason, dir.string(), seconds_since(t0));
     metrics_.event(

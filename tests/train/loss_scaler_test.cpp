@@ -52,4 +52,24 @@ BOOST_AUTO_TEST_CASE(a_fixed_scale_never_changes_but_still_skips_overflows) {
   BOOST_TEST(s.scale() == 128.0);
 }
 
+BOOST_AUTO_TEST_CASE(a_restored_scaler_continues_as_the_uninterrupted_one) {
+  Fp16Config c;
+  c.initial_scale_power = 10;
+  c.loss_scale_window = 2;
+  const bool overflows[] = {true, true, false, false, true, false, false, false, true, false};
+  LossScaler whole(c, true), first(c, true);
+  for (int i = 0; i < 5; ++i) {
+    whole.update(overflows[i]);
+    first.update(overflows[i]);
+  }
+  LossScaler resumed(c, true);  // a fresh start at 2^10, then the checkpoint's state
+  resumed.restore(first.state());
+  for (int i = 5; i < 10; ++i) {
+    BOOST_TEST(resumed.update(overflows[i]) == whole.update(overflows[i]));
+    BOOST_TEST(resumed.scale() == whole.scale(), "step " << i);
+  }
+  LossScaler off(c, false);
+  BOOST_TEST(off.state().scale == 0.0);  // nothing to keep outside fp16
+}
+
 BOOST_AUTO_TEST_SUITE_END()

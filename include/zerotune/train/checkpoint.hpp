@@ -22,9 +22,18 @@
 
 namespace zerotune::train {
 
+// fp16's dynamic loss scaler as it stood after `step` (scale 0: none, not an fp16 run).
+struct LossScaleState {
+  double scale = 0;
+  int64_t hysteresis_left = 0;
+  int64_t iteration = 0;
+  int64_t last_overflow_iteration = -1;
+};
+
 struct TrainingProgress {
   int64_t step = 0;               // optimizer steps completed
   data::LoaderPosition position;  // data position after `step`
+  LossScaleState loss_scale;      // restored only by fp16 runs; absent in older checkpoints
 };
 
 // Saves and returns the checkpoint directory. Collective. keep_last >= 1 older ones are kept.

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "zerotune/config/run_config.hpp"
+#include "zerotune/train/checkpoint.hpp"
 
 namespace zerotune::train {
 
@@ -23,6 +24,11 @@ class LossScaler {
   // After each step's gradients: returns true when the step must be skipped (overflow).
   bool update(bool overflow);
   int64_t skipped_steps() const { return skipped_; }
+
+  // What a checkpoint keeps, so a resumed fp16 run goes on with the same scale (scale 0 when
+  // disabled); restore() ignores a state of scale 0 and a fixed scale.
+  LossScaleState state() const;
+  void restore(const LossScaleState& s);
 
  private:
   bool enabled_;
