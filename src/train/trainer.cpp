@@ -224,12 +224,8 @@ class Trainer {
     return kExitRequeue;
   }
 
+  // Reduced precision on the host is refused by ops::make_backend, called next.
   void check_device_support() const {
-    if (ctx_.device->is_host() && cfg_.train.precision != "fp32") {
-      throw InputError(
-          cfg_.source + ": train.precision: " + cfg_.train.precision +
-          " needs a CUDA device; CPU runs compute in fp32 (set train.precision: fp32)");
-    }
     if (!ctx_.device->is_host() && cfg_.zero.offload) {
       throw InputError(cfg_.source +
                        ": zero.offload: CPU offload of a GPU run is not available in this "
