@@ -26,15 +26,6 @@ std::string rank_file(const char* stem, int rank, const char* ext) {
   return name;
 }
 
-std::string timestamp_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
-  return buf;
-}
-
 // Newest "<root>/<stem>-*" holding anything of a checkpoint (checkpoints/latest or a step-*
 // directory: `latest` may be missing or damaged, and the trainer does not trust it), or "".
 std::string newest_resumable(const fs::path& root, const std::string& name) {
@@ -78,6 +69,15 @@ std::string create_new_directory(const fs::path& wanted) {
 }
 
 }  // namespace
+
+std::string timestamp_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
 
 fs::path JobDir::memory_file(int rank) const {
   return root_ / "memory" / rank_file("rank", rank, "csv");

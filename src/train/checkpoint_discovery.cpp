@@ -13,6 +13,7 @@
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/comm/agreed_error.hpp"
+#include "zerotune/runtime/job_dir.hpp"
 #include "zerotune/train/checkpoint.hpp"
 
 namespace zerotune::train {
@@ -115,15 +116,6 @@ std::string read_latest(const fs::path& checkpoints_dir) {
   std::string name;
   if (in) in >> name;
   return name;
-}
-
-std::string timestamp_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -283,7 +275,7 @@ std::string set_aside_later_checkpoints(const fs::path& checkpoints_dir, int64_t
   for (const auto& d : list_checkpoint_dirs(checkpoints_dir))
     if (d.step > resumed_step) later.push_back(d);
   if (later.empty()) return "";
-  const fs::path aside = checkpoints_dir / ("superseded-" + timestamp_now());
+  const fs::path aside = checkpoints_dir / ("superseded-" + runtime::timestamp_now());
   std::error_code ec;
   fs::create_directories(aside, ec);
   if (ec) {
@@ -316,7 +308,7 @@ void write_latest(const fs::path& checkpoints_dir, const std::string& checkpoint
   std::error_code ec;
   if (fs::is_directory(fs::symlink_status(latest, ec))) {
     if (!fs::remove(latest, ec)) {
-      const fs::path aside = checkpoints_dir / ("latest.directory-" + timestamp_now());
+      const fs::path aside = checkpoints_dir / ("latest.directory-" + runtime::timestamp_now());
       fs::rename(latest, aside, ec);
       if (ec) throw_library_error("filesystem", "rename(" + latest.string() + ")", ec.message());
     }

@@ -12,6 +12,9 @@
 
 namespace zerotune::runtime {
 
+// Local time as YYYYMMDD-HHMMSS: the stamp in run and set-aside directory names.
+std::string timestamp_now();
+
 class JobDir {
  public:
   explicit JobDir(std::filesystem::path root) : root_(std::move(root)) {}
