@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "attention.cuh"
 #include "cast.cuh"
@@ -84,12 +85,14 @@ class CudaBackend : public Backend {
     const int64_t n = B * T;
     const cuda::TokenGroups groups = cuda::group_positions_by_token(ids_host, n, V);
     const auto groups_count = static_cast<int64_t>(groups.tokens.size());
-    int32_t* order = token_groups_.get(device_, 3 * n + 1);
+    // One host-to-device copy (each waits for the stream): order [n] | tokens [G] | starts [G+1].
+    staged_groups_.assign(groups.order.begin(), groups.order.end());
+    staged_groups_.insert(staged_groups_.end(), groups.tokens.begin(), groups.tokens.end());
+    staged_groups_.insert(staged_groups_.end(), groups.starts.begin(), groups.starts.end());
+    int32_t* order = token_groups_.get(device_, static_cast<int64_t>(staged_groups_.size()));
     int32_t* tokens = order + n;
-    int32_t* starts = tokens + n;
-    device_.copy(order, groups.order.data(), groups.order.size() * sizeof(int32_t));
-    device_.copy(tokens, groups.tokens.data(), groups.tokens.size() * sizeof(int32_t));
-    device_.copy(starts, groups.starts.data(), groups.starts.size() * sizeof(int32_t));
+    int32_t* starts = tokens + groups_count;
+    device_.copy(order, staged_groups_.data(), staged_groups_.size() * sizeof(int32_t));
     cuda::embedding_backward(dtype_, static_cast<float*>(dwte), static_cast<float*>(dwpe), dout,
                              order, tokens, starts, groups_count, B, T, C, stream_);
   }
@@ -254,6 +257,7 @@ class CudaBackend : public Backend {
   Scratch<double> loss_sum_{"loss sum"};
   Scratch<float> norm_partials_{"gradient norm partials"};
   Scratch<int32_t> token_groups_{"embedding token groups"};
+  std::vector<int32_t> staged_groups_;  // host side of token_groups_
 };
 
 }  // namespace

@@ -3,8 +3,7 @@
 namespace zerotune::model::detail {
 
 Gpt2Activations::Gpt2Activations(const Gpt2Shape& s, int64_t max_batch, int64_t max_tokens,
-                                 bool checkpointing, bool separate_dlogits,
-                                 ops::Backend& backend) {
+                                 bool checkpointing, bool separate_dlogits, ops::Backend& backend) {
   runtime::Device& dev = backend.device();
   const int64_t L = s.n_layer, C = s.n_embd, V = s.vocab_size;
   const int64_t A = static_cast<int64_t>(dtype_bytes(backend.compute_dtype()));
@@ -12,15 +11,14 @@ Gpt2Activations::Gpt2Activations(const Gpt2Shape& s, int64_t max_batch, int64_t 
   const int64_t R = max_rows = max_batch * max_tokens;
   const int64_t S = block_slots = checkpointing ? (L > 0 ? 1 : 0) : L;
   logits_ld = backend.logits_stride(V);
-  const auto saved = static_cast<int64_t>(backend.attention_saved_bytes(max_batch, max_tokens,
-                                                                        s.n_head));
+  const auto saved =
+      static_cast<int64_t>(backend.attention_saved_bytes(max_batch, max_tokens, s.n_head));
 
   auto stack = [&](ActivationStack& a, int64_t slots, int64_t bytes, const char* what) {
     a = ActivationStack(dev, slots, bytes, what);
     total_bytes += a.bytes();
   };
-  stack(ids, 1, R * 4, "activations: input ids");
-  stack(targets, 1, R * 4, "activations: targets");
+  stack(tokens, 1, 2 * R * 4, "activations: input ids and targets");
   stack(encoded, 1, R * C * A, "activations: embeddings");
   stack(ln1, S, R * C * A, "activations: ln_1");
   stack(ln1_mean, S, R * G, "activations: ln_1 mean");

@@ -33,28 +33,28 @@ class ActivationStack {
 };
 
 struct Gpt2Activations {
-  Gpt2Activations(const Gpt2Shape& shape, int64_t max_batch, int64_t max_tokens,
-                  bool checkpointing, bool separate_dlogits, ops::Backend& backend);
+  Gpt2Activations(const Gpt2Shape& shape, int64_t max_batch, int64_t max_tokens, bool checkpointing,
+                  bool separate_dlogits, ops::Backend& backend);
 
-  int64_t max_rows = 0;      // max_batch * max_tokens
-  int64_t block_slots = 0;   // n_layer, or 1 with activation checkpointing
-  int64_t logits_ld = 0;     // row stride of the logits
-  int64_t total_bytes = 0;   // everything below
+  int64_t max_rows = 0;     // max_batch * max_tokens
+  int64_t block_slots = 0;  // n_layer, or 1 with activation checkpointing
+  int64_t logits_ld = 0;    // row stride of the logits
+  int64_t total_bytes = 0;  // everything below
 
-  ActivationStack ids, targets;                // [R] int32
-  ActivationStack encoded;                     // [R, C] A   wte[ids] + wpe
-  ActivationStack ln1, ln1_mean, ln1_rstd;     // [S][R, C] A, [S][R] G
-  ActivationStack qkv;                         // [S][R, 3C] A
-  ActivationStack atty;                        // [S][R, C] A   attention output before c_proj
-  ActivationStack att_saved;                   // [S][attention_saved_bytes]
-  ActivationStack residual2;                   // [S][R, C] A   x + attn
-  ActivationStack ln2, ln2_mean, ln2_rstd;     // [S][R, C] A, [S][R] G
-  ActivationStack fch, fch_gelu;               // [S][R, 4C] A  pre-activation, GELU output
-  ActivationStack residual3;                   // [L][R, C] A   block outputs (the checkpoints)
-  ActivationStack branch;                      // [R, C] A   a projection's output before its add
-  ActivationStack lnf, lnf_mean, lnf_rstd;     // [R, C] A, [R] G
-  ActivationStack logits;                      // [R, logits_ld] A (dlogits in place in backward)
-  ActivationStack lse;                         // [R] G
+  ActivationStack tokens;                   // [2R] int32: a forward's ids, then its targets
+  ActivationStack encoded;                  // [R, C] A   wte[ids] + wpe
+  ActivationStack ln1, ln1_mean, ln1_rstd;  // [S][R, C] A, [S][R] G
+  ActivationStack qkv;                      // [S][R, 3C] A
+  ActivationStack atty;                     // [S][R, C] A   attention output before c_proj
+  ActivationStack att_saved;                // [S][attention_saved_bytes]
+  ActivationStack residual2;                // [S][R, C] A   x + attn
+  ActivationStack ln2, ln2_mean, ln2_rstd;  // [S][R, C] A, [S][R] G
+  ActivationStack fch, fch_gelu;            // [S][R, 4C] A  pre-activation, GELU output
+  ActivationStack residual3;                // [L][R, C] A   block outputs (the checkpoints)
+  ActivationStack branch;                   // [R, C] A   a projection's output before its add
+  ActivationStack lnf, lnf_mean, lnf_rstd;  // [R, C] A, [R] G
+  ActivationStack logits;                   // [R, logits_ld] A (dlogits in place in backward)
+  ActivationStack lse;                      // [R] G
 
   // Backward scratch.
   ActivationStack dresidual;  // [R, C] A   gradient of the residual stream

@@ -90,8 +90,10 @@ struct Gpt2Model::Impl {
   bool keep_logits;
   bool logits_consumed = false;  // an in-place backward has run on the last forward
   detail::Gpt2Activations acts;
-  std::vector<int32_t> ids_host;  // of the last forward (the GPU groups them for the backward)
-  int64_t B = 0, Tlen = 0;        // of the last forward; 0 before the first
+  // The last forward's ids, then its targets, as uploaded in one copy (the GPU groups the ids
+  // by token on the host for the backward).
+  std::vector<int32_t> tokens_host;
+  int64_t B = 0, Tlen = 0;  // of the last forward; 0 before the first
 
   int64_t slot(int64_t layer) const { return checkpointing ? 0 : layer; }
   // The residual stream entering block l: the embeddings, or block l-1's output.
@@ -114,8 +116,7 @@ struct Gpt2Model::Impl {
                                   w.ln2_b, BT, C);
     be.matmul_forward(a.fch_gelu.at(k), a.ln2.at(k), w.fc_w, w.fc_b, BT, C, 4 * C, a.fch.at(k));
     if (mlp_out) {
-      be.matmul_forward(a.branch.at(0), a.fch_gelu.at(k), w.fc_proj_w, w.fc_proj_b, BT, 4 * C,
-                        C);
+      be.matmul_forward(a.branch.at(0), a.fch_gelu.at(k), w.fc_proj_w, w.fc_proj_b, BT, 4 * C, C);
     }
   }
 
@@ -158,8 +159,7 @@ LossSum Gpt2Model::forward(const int32_t* ids, const int32_t* labels, int64_t B,
   if (B <= 0 || B > m.max_batch || Tlen <= 0 || Tlen > m.max_tokens) {
     throw std::invalid_argument("Gpt2Model::forward: batch " + std::to_string(B) + " x " +
                                 std::to_string(Tlen) + " tokens outside the allocated " +
-                                std::to_string(m.max_batch) + " x " +
-                                std::to_string(m.max_tokens));
+                                std::to_string(m.max_batch) + " x " + std::to_string(m.max_tokens));
   }
   check_tokens(ids, labels, B, Tlen, s.vocab_size);
   m.B = 0;  // no valid forward until this one completes
@@ -169,14 +169,14 @@ LossSum Gpt2Model::forward(const int32_t* ids, const int32_t* labels, int64_t B,
   const detail::Gpt2Offsets& off = m.offsets;
   detail::Gpt2Activations& a = m.acts;
   ops::Backend& be = m.backend;
-  m.ids_host.assign(ids, ids + BT);
-  std::vector<int32_t> targets(BT, kIgnoreIndex);
-  if (labels != nullptr) std::copy(labels, labels + BT, targets.begin());
-  const int64_t tokens = BT - std::count(targets.begin(), targets.end(), kIgnoreIndex);
-  auto* ids_dev = static_cast<int32_t*>(a.ids.at(0));
-  auto* targets_dev = static_cast<int32_t*>(a.targets.at(0));
-  be.upload_tokens(ids_dev, ids, BT);
-  be.upload_tokens(targets_dev, targets.data(), BT);
+  m.tokens_host.assign(ids, ids + BT);
+  m.tokens_host.resize(2 * BT, kIgnoreIndex);
+  if (labels != nullptr) std::copy(labels, labels + BT, m.tokens_host.begin() + BT);
+  const int32_t* targets = m.tokens_host.data() + BT;
+  const int64_t tokens = BT - std::count(targets, targets + BT, kIgnoreIndex);
+  auto* ids_dev = static_cast<int32_t*>(a.tokens.at(0));
+  const int32_t* targets_dev = ids_dev + BT;
+  be.upload_tokens(ids_dev, m.tokens_host.data(), 2 * BT);
   m.B = B;  // the block helpers read the batch shape
   m.logits_consumed = false;
 
@@ -227,8 +227,8 @@ void Gpt2Model::backward(double loss_scale, ParameterSource<void>& params,
   detail::Gpt2Activations& a = m.acts;
   ops::Backend& be = m.backend;
   const int lnf_unit = final_norm_unit(s);
-  const auto* targets_dev = static_cast<const int32_t*>(a.targets.at(0));
-  const auto* ids_dev = static_cast<const int32_t*>(a.ids.at(0));
+  const auto* ids_dev = static_cast<const int32_t*>(a.tokens.at(0));
+  const int32_t* targets_dev = ids_dev + BT;
 
   // Tied head and cross-entropy: the logits become their gradient in place; dln = d(ln_f out).
   {
@@ -280,8 +280,8 @@ void Gpt2Model::backward(double loss_scale, ParameterSource<void>& params,
     // Attention branch: afterwards dres holds d(block input).
     be.matmul_backward(a.datty.at(0), g.attn_proj_w, g.attn_proj_b, dres, a.atty.at(k),
                        w.attn_proj_w, BT, C, C);
-    be.attention_backward(a.dqkv.at(0), a.datty.at(0), a.qkv.at(k), a.atty.at(k),
-                          a.att_saved.at(k), B, Tlen, C, NH);
+    be.attention_backward(a.dqkv.at(0), a.datty.at(0), a.qkv.at(k), a.atty.at(k), a.att_saved.at(k),
+                          B, Tlen, C, NH);
     be.matmul_backward(a.dln.at(0), g.attn_w, g.attn_b, a.dqkv.at(0), a.ln1.at(k), w.attn_w, BT, C,
                        3 * C);
     be.layernorm_backward(dres, g.ln1_w, g.ln1_b, a.dln.at(0), x, w.ln1_w, a.ln1_mean.at(k),
@@ -292,7 +292,7 @@ void Gpt2Model::backward(double loss_scale, ParameterSource<void>& params,
 
   std::byte* gemb = bytes(sink.gradients(embeddings_unit()));
   be.embedding_backward(gemb + off.wte * m.G, gemb + off.wpe * m.G, dres, ids_dev,
-                        m.ids_host.data(), B, Tlen, C, V);
+                        m.tokens_host.data(), B, Tlen, C, V);
   sink.gradients_ready(embeddings_unit());
 }
 
