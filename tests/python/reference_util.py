@@ -131,6 +131,33 @@ def self_check(rtol: float, atol: float) -> None:
     print("self-check: the comparison flags perturbed, scaled, NaN and misshapen tensors")
 
 
+def run_expecting(args, expect=0):
+    """Runs a command (zerotune, usually) and fails the test unless it exits `expect`."""
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    if proc.returncode != expect:
+        print(proc.stdout + proc.stderr)
+        raise SystemExit(f"FAIL: {' '.join(map(str, args))} exited {proc.returncode}, "
+                         f"expected {expect}")
+    return proc
+
+
+def write_token_file(path, ids, labels, mask, vocab_size, eos_token_id, split):
+    """A token file as DESIGN.md's "Data" defines it, written with h5py (not zerotune's writer):
+    input_ids and labels int32 [N, T], attention_mask uint8 [N, T], and the attributes."""
+    import h5py
+    with h5py.File(path, "w") as f:
+        f.create_dataset("input_ids", data=ids)
+        f.create_dataset("labels", data=labels)
+        f.create_dataset("attention_mask", data=mask)
+        for key, value in (("format", "zerotune-tokens"), ("tokenizer", "bytes"),
+                           ("source", "random"), ("source_sha256", "0" * 64), ("split", split)):
+            f.attrs[key] = value
+        for key, value in (("format_version", 1), ("vocab_size", vocab_size),
+                           ("eos_token_id", eos_token_id), ("pad_token_id", 0),
+                           ("seq_len", ids.shape[1])):
+            f.attrs[key] = np.int64(value)
+
+
 def exit_with(code: int) -> None:
     sys.stdout.flush()
     sys.exit(code)

@@ -15,6 +15,9 @@ import numpy as np
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reference_util as ru  # noqa: E402
+
 ROWS, ROW_LEN, VOCAB = 24, 16, 101
 
 
@@ -24,17 +27,7 @@ def fail(message):
 
 
 def write_token_file(path, ids, labels, mask):
-    with h5py.File(path, "w") as f:
-        f.create_dataset("input_ids", data=ids)
-        f.create_dataset("labels", data=labels)
-        f.create_dataset("attention_mask", data=mask)
-        for key, value in (("format", "zerotune-tokens"), ("tokenizer", "bytes"),
-                           ("source", "random"), ("source_sha256", "0" * 64),
-                           ("split", "validation")):
-            f.attrs[key] = value
-        for key, value in (("format_version", 1), ("vocab_size", VOCAB), ("eos_token_id", 100),
-                           ("pad_token_id", 0), ("seq_len", ROW_LEN)):
-            f.attrs[key] = np.int64(value)
+    ru.write_token_file(path, ids, labels, mask, VOCAB, eos_token_id=100, split="validation")
 
 
 def eval_loss(args):

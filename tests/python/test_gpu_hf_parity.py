@@ -12,7 +12,6 @@ Exit 77 (skipped) where torch sees no GPU.
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -33,11 +32,7 @@ LR, WD = 1e-3, 0.1
 
 
 def zerotune(binary, *args):
-    proc = subprocess.run([binary, *map(str, args)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        print(proc.stdout, proc.stderr)
-        raise SystemExit(f"FAIL: zerotune {' '.join(map(str, args[:2]))} exited {proc.returncode}")
-    return proc.stdout
+    return ru.run_expecting([binary, *map(str, args)]).stdout
 
 
 def train(binary, tmp, init, data, precision):

@@ -37,13 +37,7 @@ SHAPE = dict(n_layer=2, n_head=2, n_embd=32, seq_len=16, vocab_size=257)
 WORLD = 2
 
 
-def run(args, expect=0):
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    if proc.returncode != expect:
-        print(proc.stdout + proc.stderr)
-        raise SystemExit(f"FAIL: {' '.join(map(str, args))} exited {proc.returncode}, "
-                         f"expected {expect}")
-    return proc
+run = ru.run_expecting
 
 
 def layout_names():

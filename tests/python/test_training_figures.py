@@ -19,6 +19,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reference_util as ru  # noqa: E402
+
 SOURCE_DIR = Path(os.environ.get("ZEROTUNE_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 CONFIG = SOURCE_DIR / "tests" / "data" / "configs" / "tiny.yaml"
 ROWS, ROW_LEN, VOCAB = 4096, 24, 257
@@ -46,17 +49,7 @@ def write_token_file(path, rng, no_labels=False):
     labels = np.where(mask == 1, ids, -100).astype(np.int32)
     if no_labels:
         labels[:] = -100
-    with h5py.File(path, "w") as f:
-        f.create_dataset("input_ids", data=ids)
-        f.create_dataset("labels", data=labels)
-        f.create_dataset("attention_mask", data=mask)
-        for key, value in (("format", "zerotune-tokens"), ("tokenizer", "bytes"),
-                           ("source", "random"), ("source_sha256", "0" * 64),
-                           ("split", "train")):
-            f.attrs[key] = value
-        for key, value in (("format_version", 1), ("vocab_size", VOCAB), ("eos_token_id", 256),
-                           ("pad_token_id", 0), ("seq_len", ROW_LEN)):
-            f.attrs[key] = np.int64(value)
+    ru.write_token_file(path, ids, labels, mask, VOCAB, eos_token_id=256, split="train")
     return int(mask.sum())
 
 
