@@ -11,7 +11,8 @@ sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 
 packages=(build-essential cmake pkg-config mpich libmpich-dev libhdf5-mpich-dev libyaml-dev
-          libspdlog-dev libboost-test-dev libopenblas-dev nlohmann-json3-dev libpcre2-dev)
+          libspdlog-dev libboost-test-dev libopenblas-dev nlohmann-json3-dev libpcre2-dev
+          liburing-dev)
 if [ "$with_tests" = 1 ]; then
   packages+=(python3-venv gnuplot-nox)
 fi
