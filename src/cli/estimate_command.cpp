@@ -26,12 +26,6 @@ train.precision, fp32 masters and optimizer state).
   --gpu-memory GIB   device memory per rank (default: the first visible GPU's; without one,
                      unknown: no verdicts))";
 
-DType compute_dtype_of(const std::string& precision) {
-  if (precision == "bf16") return DType::kBFloat16;
-  if (precision == "fp16") return DType::kFloat16;
-  return DType::kFloat32;
-}
-
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot read config file");
@@ -52,7 +46,7 @@ train::MemoryPlanInput memory_plan_input(const config::RunConfig& c, int world) 
   train::MemoryPlanInput in;
   in.shape = {c.model.n_layer, c.model.n_head, c.model.n_embd, c.model.seq_len, c.model.vocab_size};
   in.world = world;
-  in.compute_dtype = compute_dtype_of(c.train.precision);
+  in.compute_dtype = dtype_from_name(c.train.precision.c_str());
   in.optimizer = train::parse_optimizer_kind(c.train.optimizer);
   in.micro_batch = c.train.micro_batch_size;
   in.micro_batches_per_step = config::grad_accum_steps(c, world);

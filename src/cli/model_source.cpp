@@ -88,8 +88,11 @@ std::unique_ptr<train::ZeroEngine> load_model(const ModelSource& source, comm::C
   const model::Gpt2Layout layout = model::make_gpt2_layout(source.shape());
   train::OptimizerSettings opt;
   opt.kind = train::parse_optimizer_kind(source.config.train.optimizer);
+  // Evaluation reduces no gradients: their dtype is the one setting that need not fit here.
+  train::CommSettings settings = train::comm_settings(source.config.zero);
+  settings.reduce_dtype = DType::kFloat32;
   auto engine = train::ZeroEngine::create(static_cast<int>(source.config.zero.stage), layout, opt,
-                                          comm, backend);
+                                          comm, backend, settings);
   if (!source.checkpoint.empty()) {
     train::load_checkpoint(source.checkpoint, *engine, comm);
   } else {

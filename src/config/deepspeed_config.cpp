@@ -22,7 +22,6 @@ const std::set<std::string> kNoEffectTopLevel = {
     "memory_breakdown",
     "prescale_gradients",
     "gradient_predivide_factor",
-    "communication_data_type",
     "zero_allow_untested_optimizer",
     "zero_force_ds_cpu_optimizer",
     "flops_profiler",
@@ -46,14 +45,10 @@ const std::set<std::string> kNoEffectTopLevel = {
     "compile",
     "use_node_local_storage",
 };
-const std::set<std::string> kNoEffectZero = {"overlap_comm",
-                                             "contiguous_gradients",
-                                             "reduce_bucket_size",
+const std::set<std::string> kNoEffectZero = {"contiguous_gradients",
                                              "allgather_bucket_size",
                                              "allgather_partitions",
                                              "reduce_scatter",
-                                             "stage3_prefetch_bucket_size",
-                                             "stage3_param_persistence_threshold",
                                              "stage3_max_live_parameters",
                                              "stage3_max_reuse_distance",
                                              "stage3_gather_16bit_weights_on_model_save",
@@ -100,6 +95,8 @@ class Mapper {
         map_optimizer(v);
       } else if (key == "scheduler") {
         map_scheduler(v);
+      } else if (key == "communication_data_type") {
+        map_communication_data_type(key, v);
       } else if (key == "amp") {
         if (v.is_object() && v.value("enabled", false)) {
           fail(key + ".enabled", "true: NVIDIA Apex AMP is not available; use fp16 or bf16");
@@ -149,6 +146,32 @@ class Mapper {
   }
   std::string positive_int(const std::string& key, const json& v) const {
     return std::to_string(positive_value(key, v));
+  }
+  // Bucket sizes and thresholds: DeepSpeed's examples write them as 5e8, a JSON float.
+  std::string element_count(const std::string& key, const json& v, bool zero_allowed) const {
+    const bool whole = v.is_number_integer() ||
+                       (v.is_number_float() && v.get<double>() == std::floor(v.get<double>()) &&
+                        v.get<double>() < 9.0e18);
+    const double value = v.is_number() ? v.get<double>() : -1.0;
+    if (!whole || value < 0 || (!zero_allowed && value == 0)) {
+      fail(key, std::string("expected a ") + (zero_allowed ? "non-negative" : "positive") +
+                    " whole number of elements, got " + v.dump());
+    }
+    return std::to_string(v.is_number_integer() ? v.get<int64_t>()
+                                                : static_cast<int64_t>(v.get<double>()));
+  }
+  // DeepSpeed's communication_data_type: the dtype gradients are reduced in.
+  void map_communication_data_type(const std::string& key, const json& v) {
+    if (v.is_null()) return;
+    if (v == "fp32" || v == "float32") {
+      set("zero.reduce_dtype", "fp32");
+    } else if (v == "bf16" || v == "bfloat16") {
+      set("zero.reduce_dtype", "bf16");
+    } else if (v == "fp16" || v == "float16") {
+      set("zero.reduce_dtype", "fp16");
+    } else {
+      fail(key, v.dump() + " is not a communication dtype zerotune has (fp32, bf16, fp16)");
+    }
   }
   bool boolean(const std::string& key, const json& v) const {
     if (!v.is_boolean()) fail(key, "expected true or false, got " + v.dump());
@@ -278,6 +301,14 @@ class Mapper {
         set("zero.stage", std::to_string(stage));
       } else if (it.key() == "offload_optimizer") {
         map_offload_optimizer(key, x);
+      } else if (it.key() == "overlap_comm") {
+        if (!is_auto(x)) set("zero.overlap_comm", boolean(key, x) ? "true" : "false");
+      } else if (it.key() == "reduce_bucket_size") {
+        if (!is_auto(x)) set("zero.reduce_bucket_size", element_count(key, x, false));
+      } else if (it.key() == "stage3_prefetch_bucket_size") {
+        if (!is_auto(x)) set("zero.prefetch_bucket_size", element_count(key, x, true));
+      } else if (it.key() == "stage3_param_persistence_threshold") {
+        if (!is_auto(x)) set("zero.param_persistence_threshold", element_count(key, x, true));
       } else if (it.key() == "cpu_offload") {  // DeepSpeed's older spelling
         if (boolean(key, x)) set("zero.offload", "true");
       } else if (kNoEffectZero.count(it.key())) {

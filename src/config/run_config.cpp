@@ -273,6 +273,12 @@ void check_cross_fields(const RunConfig& c, const Origins& origins) {
                      "zero.offload true needs zero.stage 1, 2 or 3 (offload moves the optimizer "
                      "shard to the CPU; stage 0 has no shard)");
   }
+  if (c.zero.reduce_dtype != "fp32" && c.zero.reduce_dtype != c.train.precision) {
+    throw InputError(where_set(c, origins, {"zero.reduce_dtype", "train.precision"}) +
+                     "zero.reduce_dtype " + c.zero.reduce_dtype + " with train.precision " +
+                     c.train.precision +
+                     ": gradient collectives run in fp32 or in the compute dtype");
+  }
 }
 
 }  // namespace
@@ -286,7 +292,8 @@ std::vector<std::string> cross_field_rules() {
           "set; with the latter, the global batch is `train.micro_batch_size` x world size x "
           "`train.gradient_accumulation_steps`.",
           "`train.eval_strategy: steps` needs `train.eval_steps` >= 1.",
-          "`zero.offload: true` needs `zero.stage` 1, 2 or 3."};
+          "`zero.offload: true` needs `zero.stage` 1, 2 or 3.",
+          "`zero.reduce_dtype` is `fp32` or equals `train.precision`."};
 }
 
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& source,

@@ -153,6 +153,25 @@ void visit_fields(V& v, ZeroConfig& c) {
           IntRange{0, 3});
   v.field("offload", c.offload, "keep the optimizer shard and its step on the CPU (stage >= 1)",
           AnyValue{});
+  v.field("overlap_comm", c.overlap_comm,
+          "run gradient reductions and parameter gathers beside compute (false: wait for each "
+          "collective as it is issued; for measuring the exposed communication)",
+          AnyValue{});
+  v.field("reduce_bucket_size", c.reduce_bucket_size,
+          "stages 2 and 3: gradient elements whose reduction may be in flight while backward goes "
+          "on; bounds the gradient scratch (at least one unit is always in flight)",
+          Positive{});
+  v.field("prefetch_bucket_size", c.prefetch_bucket_size,
+          "stage 3: parameter elements gathered ahead of the unit in use (at least the next unit)",
+          NonNegative{});
+  v.field("param_persistence_threshold", c.param_persistence_threshold,
+          "stage 3: units with fewer elements than this stay gathered for the whole run "
+          "(LayerNorms, small models), saving their gathers",
+          NonNegative{});
+  v.field("reduce_dtype", c.reduce_dtype,
+          "dtype of gradient collectives: fp32, or the compute dtype (bf16/fp16: half the bytes, "
+          "sums rounded to it; GPU runs only)",
+          OneOf{{"fp32", "bf16", "fp16"}});
 }
 
 template <class V>

@@ -241,6 +241,10 @@ class CudaBackend : public Backend {
     if (n == 0 || (dtype_ == DType::kFloat32 && dst == src)) return;
     cuda::cast_from_float(dtype_, dst, src, n, stream_);
   }
+  void cast_to_float(float* dst, const void* src, int64_t n) override {
+    if (n == 0 || (dtype_ == DType::kFloat32 && dst == src)) return;
+    cuda::cast_to_float(dtype_, dst, src, n, stream_);
+  }
   void accumulate(float* dst, const float* src, int64_t n) override {
     if (n > 0) cuda::add_into_float(dst, src, n, stream_);
   }

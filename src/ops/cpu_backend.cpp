@@ -164,6 +164,12 @@ class CpuBackend : public Backend {
     std::copy(src, src + n, d);
   }
 
+  void cast_to_float(float* dst, const void* src, int64_t n) override {
+    const T* s = static_cast<const T*>(src);
+    if (static_cast<const void*>(s) == static_cast<const void*>(dst)) return;
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
+  }
+
   void accumulate(float* dst, const float* src, int64_t n) override {
     for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
   }

@@ -8,11 +8,21 @@
 
 namespace zerotune::ops {
 
+namespace {
+int configured_threads = 0;
+}  // namespace
+
+int cpu_threads() {
+  return configured_threads > 0
+             ? configured_threads
+             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 int configure_cpu_threads(int ranks_on_node) {
   for (const char* var : {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"}) {
     if (const char* v = std::getenv(var)) {
       const int n = std::atoi(v);
-      if (n > 0) return n;  // the user's (or the job script's) choice; OpenBLAS reads it itself
+      if (n > 0) return configured_threads = n;  // the user's choice; OpenBLAS reads it itself
     }
   }
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -20,7 +30,7 @@ int configure_cpu_threads(int ranks_on_node) {
 #ifdef OPENBLAS_VERSION
   openblas_set_num_threads(threads);
 #endif
-  return threads;
+  return configured_threads = threads;
 }
 
 }  // namespace zerotune::ops

@@ -23,14 +23,24 @@ int64_t pool_elements(const std::vector<UnitShard>& shards, int count) {
   return total;
 }
 
-constexpr int kGradientScratchBuffers = 3;  // ShardedGradients::kScratchBuffers
-constexpr int kGatherBuffers = 3;           // ZeroStage3::kGatherBuffers
+// sharded_gradients.hpp: the embeddings' and the current unit's, plus the units in flight that
+// reduce_bucket_size allows (floor(bucket / second-largest unit), 1 to 2); none on one rank.
+int gradient_scratch_buffers(const std::vector<UnitShard>& shards, int world, int64_t bucket) {
+  if (world == 1) return 0;
+  std::vector<int64_t> sizes;
+  for (const auto& s : shards) sizes.push_back(s.padded_numel);
+  std::sort(sizes.begin(), sizes.end(), std::greater<>());
+  const int64_t unit = sizes.size() > 1 ? sizes[1] : sizes.at(0);
+  return 2 + static_cast<int>(std::clamp<int64_t>(bucket / std::max<int64_t>(unit, 1), 1, 2));
+}
+
+constexpr int kGatherBuffers = 3;  // ZeroStage3::kGatherBuffers
 
 }  // namespace
 
 MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, int world, int rank,
                                     DType compute_dtype, OptimizerKind optimizer,
-                                    int64_t micro_batches_per_step) {
+                                    int64_t micro_batches_per_step, const CommSettings& settings) {
   const std::vector<UnitShard> shards = make_shards(layout, world, rank);
   const auto E = static_cast<int64_t>(dtype_bytes(compute_dtype));
   constexpr int64_t F = sizeof(float);
@@ -48,9 +58,21 @@ MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, 
   a.master_bytes = compute_dtype == DType::kFloat32 ? 0 : F * owned;
   a.optimizer_bytes = states * F * owned + a.master_bytes;
   // Landing buffers exist only where micro-batches accumulate (sharded_gradients.hpp).
-  const int64_t landing = micro_batches_per_step > 1 ? kGradientScratchBuffers * F * max_shard : 0;
-  const int64_t sharded_gradient_scratch =
-      F * pool_elements(shards, kGradientScratchBuffers) + landing;
+  const int scratch_buffers = gradient_scratch_buffers(shards, world, settings.reduce_bucket_size);
+  const int64_t landing = micro_batches_per_step > 1 ? scratch_buffers * F * max_shard : 0;
+  const int64_t sharded_gradient_scratch = F * pool_elements(shards, scratch_buffers) + landing;
+  // Stage 3 on several ranks: units below the persistence threshold keep a gathered copy; the
+  // gather buffers serve the others.
+  std::vector<UnitShard> gathered;
+  int64_t persistent = 0;
+  for (const auto& s : shards) {
+    if (world == 1) continue;
+    if (s.numel < settings.param_persistence_threshold) {
+      persistent += s.padded_numel;
+    } else {
+      gathered.push_back(s);
+    }
+  }
   switch (stage) {
     case 0:
       a.parameter_bytes = E * numel;
@@ -66,9 +88,9 @@ MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, 
       a.scratch_bytes = sharded_gradient_scratch;
       break;
     default:
-      a.parameter_bytes = E * shard;
+      a.parameter_bytes = E * (shard + persistent);
       a.gradient_bytes = F * shard;
-      a.scratch_bytes = sharded_gradient_scratch + E * pool_elements(shards, kGatherBuffers);
+      a.scratch_bytes = sharded_gradient_scratch + E * pool_elements(gathered, kGatherBuffers);
       break;
   }
   return a;

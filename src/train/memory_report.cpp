@@ -50,8 +50,8 @@ void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm,
     const int64_t state = a[0] + a[1] + a[2];
     log.info(
         "memory rank={} params_mib={:.2f} grads_mib={:.2f} optimizer_mib={:.2f} scratch_mib={:.2f} "
-        "bytes_per_param={:.2f}",
-        r, a[0] / mib, a[1] / mib, a[2] / mib, a[3] / mib, state / psi);
+        "state_bytes_per_param={:.2f} bytes_per_param={:.2f}",
+        r, a[0] / mib, a[1] / mib, a[2] / mib, a[3] / mib, state / psi, (state + a[3]) / psi);
   }
 }
 

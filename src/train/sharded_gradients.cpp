@@ -5,24 +5,38 @@
 
 namespace zerotune::train {
 
+int ShardedGradients::in_flight_units(const std::vector<UnitShard>& shards,
+                                      int64_t reduce_bucket_size) {
+  std::vector<int64_t> sizes;
+  for (const auto& s : shards) sizes.push_back(s.padded_numel);
+  std::sort(sizes.begin(), sizes.end(), std::greater<>());
+  const int64_t unit = sizes.size() > 1 ? sizes[1] : (sizes.empty() ? 1 : sizes[0]);
+  return static_cast<int>(
+      std::clamp<int64_t>(reduce_bucket_size / std::max<int64_t>(unit, 1), 1, kMaxInFlight));
+}
+
 ShardedGradients::ShardedGradients(const std::vector<UnitShard>& shards, comm::Communicator& comm,
-                                   ops::Backend& backend)
+                                   ops::Backend& backend, GradientCollectives& collectives,
+                                   int64_t reduce_bucket_size)
     : shards_(shards),
       comm_(comm),
       backend_(backend),
+      collectives_(collectives),
+      direct_(comm.size() == 1),
       device_(backend.device()),
-      scratch_(device_, shards, kScratchBuffers, sizeof(float), "gradient scratch") {
+      scratch_(device_, shards, direct_ ? 0 : 2 + in_flight_units(shards, reduce_bucket_size),
+               sizeof(float), "gradient scratch") {
   for (const auto& s : shards_) {
     accumulators_.emplace_back(device_, s.shard_numel, "gradient shards");
     max_shard_numel_ = std::max(max_shard_numel_, s.shard_numel);
   }
-  landing_.resize(kScratchBuffers);
+  landing_.resize(scratch_.count());
   reduced_this_step_.assign(shards_.size(), false);
 }
 
 void ShardedGradients::expect_accumulation(bool accumulates) {
   if (!accumulates) return;
-  for (int i = 0; i < kScratchBuffers; ++i) landing(i);
+  for (int i = 0; i < scratch_.count(); ++i) landing(i);
 }
 
 float* ShardedGradients::landing(int index) {
@@ -50,6 +64,7 @@ int ShardedGradients::take_scratch(int unit) {
 }
 
 float* ShardedGradients::scratch(int unit) {
+  if (direct_) return accumulators_[unit].data();  // shard == unit: nothing to reduce
   auto it = scratch_of_unit_.find(unit);
   if (it != scratch_of_unit_.end()) return static_cast<float*>(scratch_.data(it->second));
   const int i = take_scratch(unit);
@@ -60,6 +75,7 @@ float* ShardedGradients::scratch(int unit) {
 }
 
 void ShardedGradients::ready(int unit) {
+  if (direct_) return;
   auto it = scratch_of_unit_.find(unit);
   if (it == scratch_of_unit_.end()) return;  // the unit got no gradient in this backward
   const int s = it->second;
@@ -70,8 +86,8 @@ void ShardedGradients::ready(int unit) {
   reduced_this_step_[unit] = true;
   float* into = landing_index < 0 ? accumulators_[unit].data() : landing(landing_index);
   in_flight_.push_back({unit, s, landing_index,
-                        comm_.reduce_scatter(scratch_.data(s), into, shards_[unit].shard_numel,
-                                             comm::DataType::kFloat32, comm::ReduceOp::kSum)});
+                        collectives_.reduce_scatter(static_cast<const float*>(scratch_.data(s)),
+                                                    into, shards_[unit].shard_numel)});
 }
 
 void ShardedGradients::complete_oldest() {

@@ -4,14 +4,19 @@
 // reduction of a step lands in the accumulator directly; later micro-batches of the same step
 // land in a shard-sized landing buffer that is then added in, so micro-batches accumulate and
 // a step of one micro-batch needs no landing buffer at all (they are made on first use). A
-// small pool of scratch buffers lets the reduce-scatter of one unit overlap the backward of
-// the next.
+// small pool of scratch buffers lets the reduce-scatter of a unit overlap the backward of the
+// next ones; zero.reduce_bucket_size bounds how many gradient elements are in flight.
+//
+// On one rank the reduce-scatter is the identity: the model writes straight into the
+// accumulators (it adds to what a gradient buffer holds, as stage 0 relies on), so stages 2
+// and 3 hold no scratch at all and no more gradient bytes than data parallel.
 #pragma once
 
 #include <deque>
 #include <map>
 #include <vector>
 
+#include "gradient_collectives.hpp"
 #include "unit_buffer_pool.hpp"
 #include "zerotune/comm/communicator.hpp"
 #include "zerotune/ops/backend.hpp"
@@ -22,12 +27,18 @@ namespace zerotune::train {
 
 class ShardedGradients {
  public:
-  // Three scratch buffers: the embeddings' (held through the whole backward, as the tied
-  // head writes it first and the embedding lookup last), the current unit's, one in flight.
-  static constexpr int kScratchBuffers = 3;
+  // At most this many units in flight beyond the two the model holds (the embeddings', held
+  // through the whole backward as the tied head writes it first and the lookup last, and the
+  // current unit's).
+  static constexpr int kMaxInFlight = 2;
 
+  // reduce_bucket_size: gradient elements that may be in flight; at least one unit is.
   ShardedGradients(const std::vector<UnitShard>& shards, comm::Communicator& comm,
-                   ops::Backend& backend);
+                   ops::Backend& backend, GradientCollectives& collectives,
+                   int64_t reduce_bucket_size);
+  // Units in flight that reduce_bucket_size allows: floor(bucket / the second-largest unit),
+  // between 1 and kMaxInFlight.
+  static int in_flight_units(const std::vector<UnitShard>& shards, int64_t reduce_bucket_size);
 
   // Whether steps have more than one micro-batch: then the landing buffers are made now, so
   // the start-of-run memory table counts them.
@@ -54,6 +65,8 @@ class ShardedGradients {
   const std::vector<UnitShard>& shards_;
   comm::Communicator& comm_;
   ops::Backend& backend_;
+  GradientCollectives& collectives_;
+  bool direct_;  // one rank: the model writes into the accumulators
   runtime::Device& device_;
   std::vector<runtime::DeviceBuffer<float>> accumulators_;  // [unit] shard_numel
   UnitBufferPool scratch_;                                  // unit-sized gradients

@@ -64,12 +64,6 @@ std::shared_ptr<const data::TokenFile> open_token_file(const std::string& path,
   }
 }
 
-DType compute_dtype_of(const std::string& precision) {
-  if (precision == "bf16") return DType::kBFloat16;
-  if (precision == "fp16") return DType::kFloat16;
-  return DType::kFloat32;
-}
-
 // The data file's name without its folder: what tells runs on the same data apart in a report.
 std::string data_file_name(const data::TokenFile& file) {
   return std::filesystem::path(file.info().path).filename().string();
@@ -94,7 +88,7 @@ class Trainer {
         metrics_(ctx.job_dir.metrics_file(), ctx.topology.is_root()),
         loss_scaler_(cfg_.fp16, cfg_.train.precision == "fp16") {
     check_device_support();
-    backend_ = ops::make_backend(*ctx.device, compute_dtype_of(cfg_.train.precision));
+    backend_ = ops::make_backend(*ctx.device, dtype_from_name(cfg_.train.precision.c_str()));
     OptimizerSettings opt;
     opt.kind = parse_optimizer_kind(cfg_.train.optimizer);
     opt.beta1 = cfg_.train.beta1;
@@ -102,7 +96,8 @@ class Trainer {
     opt.eps = cfg_.train.eps;
     opt.momentum = cfg_.train.momentum;
     opt.weight_decay = cfg_.train.weight_decay;
-    engine_ = ZeroEngine::create(static_cast<int>(cfg_.zero.stage), layout_, opt, comm_, *backend_);
+    engine_ = ZeroEngine::create(static_cast<int>(cfg_.zero.stage), layout_, opt, comm_, *backend_,
+                                 comm_settings(cfg_.zero));
     engine_->set_micro_batches_per_step(grad_accum_);
 
     const std::string train_path =
@@ -226,6 +221,10 @@ class Trainer {
 
   // Reduced precision on the host is refused by ops::make_backend, called next.
   void check_device_support() const {
+    if (ctx_.device->is_host() && cfg_.zero.reduce_dtype != "fp32") {
+      throw InputError(cfg_.source + ": zero.reduce_dtype " + cfg_.zero.reduce_dtype +
+                       " reduces gradients in a GPU compute dtype; a CPU run reduces in fp32");
+    }
     if (!ctx_.device->is_host() && cfg_.zero.offload) {
       throw InputError(cfg_.source +
                        ": zero.offload: CPU offload of a GPU run is not available in this "

@@ -43,6 +43,7 @@ class UnitBufferPool {
     return best;
   }
   void give(int index) { free_[index] = true; }
+  int count() const { return static_cast<int>(buffers_.size()); }
   void* data(int index) { return buffers_[index].data(); }
   int64_t bytes() const {
     int64_t b = 0;

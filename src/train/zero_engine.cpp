@@ -6,33 +6,50 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "gradient_collectives.hpp"
+
 namespace zerotune::train {
 
 std::unique_ptr<ZeroEngine> make_zero_stage0(const model::Gpt2Layout&, const OptimizerSettings&,
-                                             comm::Communicator&, ops::Backend&);
+                                             comm::Communicator&, ops::Backend&,
+                                             const CommSettings&);
 std::unique_ptr<ZeroEngine> make_zero_stage1(const model::Gpt2Layout&, const OptimizerSettings&,
-                                             comm::Communicator&, ops::Backend&);
+                                             comm::Communicator&, ops::Backend&,
+                                             const CommSettings&);
 std::unique_ptr<ZeroEngine> make_zero_stage2(const model::Gpt2Layout&, const OptimizerSettings&,
-                                             comm::Communicator&, ops::Backend&);
+                                             comm::Communicator&, ops::Backend&,
+                                             const CommSettings&);
 std::unique_ptr<ZeroEngine> make_zero_stage3(const model::Gpt2Layout&, const OptimizerSettings&,
-                                             comm::Communicator&, ops::Backend&);
+                                             comm::Communicator&, ops::Backend&,
+                                             const CommSettings&);
+
+CommSettings comm_settings(const config::ZeroConfig& zero) {
+  CommSettings s;
+  s.overlap_comm = zero.overlap_comm;
+  s.reduce_bucket_size = zero.reduce_bucket_size;
+  s.prefetch_bucket_size = zero.prefetch_bucket_size;
+  s.param_persistence_threshold = zero.param_persistence_threshold;
+  s.reduce_dtype = dtype_from_name(zero.reduce_dtype.c_str());
+  return s;
+}
 
 std::unique_ptr<ZeroEngine> ZeroEngine::create(int stage, const model::Gpt2Layout& layout,
                                                const OptimizerSettings& optimizer,
-                                               comm::Communicator& comm, ops::Backend& backend) {
+                                               comm::Communicator& comm, ops::Backend& backend,
+                                               const CommSettings& settings) {
   std::unique_ptr<ZeroEngine> engine;
   switch (stage) {
     case 0:
-      engine = make_zero_stage0(layout, optimizer, comm, backend);
+      engine = make_zero_stage0(layout, optimizer, comm, backend, settings);
       break;
     case 1:
-      engine = make_zero_stage1(layout, optimizer, comm, backend);
+      engine = make_zero_stage1(layout, optimizer, comm, backend, settings);
       break;
     case 2:
-      engine = make_zero_stage2(layout, optimizer, comm, backend);
+      engine = make_zero_stage2(layout, optimizer, comm, backend, settings);
       break;
     case 3:
-      engine = make_zero_stage3(layout, optimizer, comm, backend);
+      engine = make_zero_stage3(layout, optimizer, comm, backend, settings);
       break;
     default:
       throw std::invalid_argument("zero.stage must be 0, 1, 2 or 3");
@@ -43,14 +60,17 @@ std::unique_ptr<ZeroEngine> ZeroEngine::create(int stage, const model::Gpt2Layou
 
 ZeroEngine::ZeroEngine(int stage, const model::Gpt2Layout& layout,
                        const OptimizerSettings& optimizer, comm::Communicator& comm,
-                       ops::Backend& backend)
+                       ops::Backend& backend, const CommSettings& settings)
     : stage_(stage),
+      settings_(settings),
       layout_(layout),
       shards_(make_shards(layout, comm.size(), comm.rank())),
       optimizer_(optimizer),
       comm_(comm),
       backend_(backend),
-      device_(backend.device()) {
+      device_(backend.device()),
+      collectives_(std::make_unique<GradientCollectives>(comm, backend, settings.reduce_dtype,
+                                                         settings.overlap_comm)) {
   optimizer_state_.resize(optimizer_state_count());
   for (auto& per_unit : optimizer_state_) {
     for (size_t u = 0; u < shards_.size(); ++u) {
@@ -118,7 +138,9 @@ void ZeroEngine::set_unit_parameters(int unit, const float* full_values) {
     } else {
       device_.copy(base, full.data(), full.bytes());
     }
+    return;  // every rank's range is in place: nothing to gather
   }
+  unit_updated(unit);  // stage 3's persistent copies
 }
 
 void ZeroEngine::get_unit_parameters(int unit, float* full_values) {
@@ -142,6 +164,7 @@ void ZeroEngine::parameters_loaded() {
                                optimizer_range(unit).owned());
     }
   }
+  for (size_t u = 0; u < shards_.size(); ++u) unit_updated(static_cast<int>(u));
   after_update();
 }
 
@@ -191,11 +214,13 @@ void ZeroEngine::optimizer_step(double lr, double grad_scale) {
       if (lo >= hi) continue;
       segments.push_back({lo - range.begin, hi - lo, tensor.weight_decay});
     }
-    if (segments.empty()) continue;
-    float* s1 = optimizer_state_.size() > 1 ? optimizer_state_[1][u].data() : nullptr;
-    backend_.optimizer_update(
-        master_parameters(u), reduced_gradients(u), optimizer_state_[0][u].data(), s1,
-        mixed_precision() ? compute_parameters(u) : nullptr, range.owned(), segments, rule);
+    if (!segments.empty()) {
+      float* s1 = optimizer_state_.size() > 1 ? optimizer_state_[1][u].data() : nullptr;
+      backend_.optimizer_update(
+          master_parameters(u), reduced_gradients(u), optimizer_state_[0][u].data(), s1,
+          mixed_precision() ? compute_parameters(u) : nullptr, range.owned(), segments, rule);
+    }
+    unit_updated(u);  // a rank without a range of u still joins u's gather
   }
   after_update();
 }

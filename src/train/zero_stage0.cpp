@@ -1,6 +1,7 @@
 // Stage 0, data parallel: full parameters, gradients and optimizer state on every rank.
 // Each unit's gradient all-reduce starts as soon as that unit's backward of the step's last
 // micro-batch ends, overlapping the backward of the units before it.
+#include "gradient_collectives.hpp"
 #include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::train {
@@ -10,8 +11,8 @@ namespace {
 class ZeroStage0 : public ZeroEngine {
  public:
   ZeroStage0(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
-             comm::Communicator& comm, ops::Backend& backend)
-      : ZeroEngine(0, layout, optimizer, comm, backend) {
+             comm::Communicator& comm, ops::Backend& backend, const CommSettings& settings)
+      : ZeroEngine(0, layout, optimizer, comm, backend, settings) {
     for (const auto& s : shards_) {
       params_.emplace_back(device_, compute_bytes(s.numel), "parameters");
       grads_.emplace_back(device_, s.numel, "gradients");
@@ -23,9 +24,7 @@ class ZeroStage0 : public ZeroEngine {
   void* gradients(int unit) override { return grads_[unit].data(); }
   void gradients_ready(int unit) override {
     if (!last_micro_batch_) return;  // accumulate locally; communicate once per step
-    pending_.push_back(comm_.all_reduce(grads_[unit].data(), grads_[unit].data(),
-                                        grads_[unit].size(), comm::DataType::kFloat32,
-                                        comm::ReduceOp::kSum));
+    pending_.push_back(collectives_->all_reduce(grads_[unit].data(), grads_[unit].size()));
   }
 
   MemoryAccount memory_account() const override {
@@ -55,8 +54,9 @@ class ZeroStage0 : public ZeroEngine {
 
 std::unique_ptr<ZeroEngine> make_zero_stage0(const model::Gpt2Layout& layout,
                                              const OptimizerSettings& optimizer,
-                                             comm::Communicator& comm, ops::Backend& backend) {
-  return std::make_unique<ZeroStage0>(layout, optimizer, comm, backend);
+                                             comm::Communicator& comm, ops::Backend& backend,
+                                             const CommSettings& settings) {
+  return std::make_unique<ZeroStage0>(layout, optimizer, comm, backend, settings);
 }
 
 }  // namespace zerotune::train

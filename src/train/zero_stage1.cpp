@@ -2,6 +2,7 @@
 // At the step's last micro-batch each unit's gradient is reduce-scattered as its backward
 // ends; each rank updates its shard; the updated shards are all-gathered in place.
 #include "full_parameters.hpp"
+#include "gradient_collectives.hpp"
 #include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::train {
@@ -11,9 +12,9 @@ namespace {
 class ZeroStage1 : public ZeroEngine {
  public:
   ZeroStage1(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
-             comm::Communicator& comm, ops::Backend& backend)
-      : ZeroEngine(1, layout, optimizer, comm, backend),
-        params_(shards_, comm, device_, compute_comm_type()) {
+             comm::Communicator& comm, ops::Backend& backend, const CommSettings& settings)
+      : ZeroEngine(1, layout, optimizer, comm, backend, settings),
+        params_(shards_, comm, device_, compute_comm_type(), settings.overlap_comm) {
     for (const auto& s : shards_) {
       grads_.emplace_back(device_, s.padded_numel, "gradients");
       grad_shards_.emplace_back(device_, s.shard_numel, "gradient shards");
@@ -25,9 +26,8 @@ class ZeroStage1 : public ZeroEngine {
   void* gradients(int unit) override { return grads_[unit].data(); }
   void gradients_ready(int unit) override {
     if (!last_micro_batch_) return;
-    pending_.push_back(comm_.reduce_scatter(grads_[unit].data(), grad_shards_[unit].data(),
-                                            shards_[unit].shard_numel, comm::DataType::kFloat32,
-                                            comm::ReduceOp::kSum));
+    pending_.push_back(collectives_->reduce_scatter(grads_[unit].data(), grad_shards_[unit].data(),
+                                                    shards_[unit].shard_numel));
   }
 
   MemoryAccount memory_account() const override {
@@ -45,7 +45,8 @@ class ZeroStage1 : public ZeroEngine {
     for (auto& g : grads_) g.zero();
   }
   void complete_gradient_collectives() override { comm::wait_all(pending_); }
-  void after_update() override { params_.all_gather_shards(); }
+  void unit_updated(int unit) override { params_.start_gather(unit); }
+  void after_update() override {}
 
  private:
   FullParameters params_;
@@ -58,8 +59,9 @@ class ZeroStage1 : public ZeroEngine {
 
 std::unique_ptr<ZeroEngine> make_zero_stage1(const model::Gpt2Layout& layout,
                                              const OptimizerSettings& optimizer,
-                                             comm::Communicator& comm, ops::Backend& backend) {
-  return std::make_unique<ZeroStage1>(layout, optimizer, comm, backend);
+                                             comm::Communicator& comm, ops::Backend& backend,
+                                             const CommSettings& settings) {
+  return std::make_unique<ZeroStage1>(layout, optimizer, comm, backend, settings);
 }
 
 }  // namespace zerotune::train

@@ -12,10 +12,10 @@ namespace {
 class ZeroStage2 : public ZeroEngine {
  public:
   ZeroStage2(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
-             comm::Communicator& comm, ops::Backend& backend)
-      : ZeroEngine(2, layout, optimizer, comm, backend),
-        params_(shards_, comm, device_, compute_comm_type()),
-        grads_(shards_, comm, backend) {}
+             comm::Communicator& comm, ops::Backend& backend, const CommSettings& settings)
+      : ZeroEngine(2, layout, optimizer, comm, backend, settings),
+        params_(shards_, comm, device_, compute_comm_type(), settings.overlap_comm),
+        grads_(shards_, comm, backend, *collectives_, settings.reduce_bucket_size) {}
 
   const void* acquire(int unit, int) override { return params_.full(unit); }
   void release(int) override {}
@@ -36,7 +36,8 @@ class ZeroStage2 : public ZeroEngine {
   float* reduced_gradients(int unit) override { return grads_.accumulated(unit); }
   void clear_gradients() override { grads_.clear(); }
   void complete_gradient_collectives() override { grads_.complete_all(); }
-  void after_update() override { params_.all_gather_shards(); }
+  void unit_updated(int unit) override { params_.start_gather(unit); }
+  void after_update() override {}
 
  private:
   FullParameters params_;
@@ -47,8 +48,9 @@ class ZeroStage2 : public ZeroEngine {
 
 std::unique_ptr<ZeroEngine> make_zero_stage2(const model::Gpt2Layout& layout,
                                              const OptimizerSettings& optimizer,
-                                             comm::Communicator& comm, ops::Backend& backend) {
-  return std::make_unique<ZeroStage2>(layout, optimizer, comm, backend);
+                                             comm::Communicator& comm, ops::Backend& backend,
+                                             const CommSettings& settings) {
+  return std::make_unique<ZeroStage2>(layout, optimizer, comm, backend, settings);
 }
 
 }  // namespace zerotune::train

@@ -1,7 +1,10 @@
 // Stage 3: parameters live only as this rank's shard. A unit is all-gathered into a
 // unit-sized buffer when the model acquires it, the unit the model names next is gathered
-// in the background meanwhile (prefetch), and the buffer is freed on release. Gradients as
-// stage 2; the optimizer updates the shard in place, so nothing is gathered after a step.
+// in the background meanwhile (prefetch; zero.prefetch_bucket_size 0 turns it off), and the
+// buffer is freed on release. Units smaller than zero.param_persistence_threshold keep a
+// gathered copy, refreshed once per step instead of gathered at every use. Gradients as
+// stage 2; the optimizer updates the shard in place. On one rank the shard is the unit: it is
+// served as it is, with no gather buffers.
 #include <map>
 #include <stdexcept>
 
@@ -19,29 +22,50 @@ class ZeroStage3 : public ZeroEngine {
   static constexpr int kGatherBuffers = 3;
 
   ZeroStage3(const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
-             comm::Communicator& comm, ops::Backend& backend)
-      : ZeroEngine(3, layout, optimizer, comm, backend),
-        grads_(shards_, comm, backend),
-        gather_(device_, shards_, kGatherBuffers, compute_bytes(1), "gathered parameters") {
+             comm::Communicator& comm, ops::Backend& backend, const CommSettings& settings)
+      : ZeroEngine(3, layout, optimizer, comm, backend, settings),
+        grads_(shards_, comm, backend, *collectives_, settings.reduce_bucket_size),
+        direct_(comm.size() == 1),
+        gather_(device_, gathered_units(shards_, direct_, settings.param_persistence_threshold),
+                direct_ ? 0 : kGatherBuffers, compute_bytes(1), "gathered parameters") {
     for (const auto& s : shards_) {
       shards_params_.emplace_back(device_, compute_bytes(s.shard_numel), "parameter shards");
+      const bool persists = !direct_ && s.numel < settings.param_persistence_threshold;
+      persistent_.emplace_back(device_, persists ? compute_bytes(s.padded_numel) : 0,
+                               "persistent parameters");
+    }
+    persistent_gather_.resize(shards_.size());
+  }
+
+  ~ZeroStage3() override {
+    try {  // MPI forbids freeing a request in flight (see FullParameters)
+      for (auto& r : persistent_gather_) finish(r);
+      after_update();
+    } catch (...) {
     }
   }
 
   const void* acquire(int unit, int next_unit) override {
+    if (direct_) return shards_params_[unit].data();
+    if (persistent_[unit].size() > 0) {
+      finish(persistent_gather_[unit]);
+      return persistent_[unit].data();
+    }
     Gathered& g = start_gather(unit);
     if (g.request) {
       g.request->wait();
       g.request.reset();
     }
     ++g.users;
-    if (next_unit >= 0 && !gathered_.count(next_unit)) {
+    if (next_unit >= 0 && settings_.prefetch_bucket_size > 0 && !gathered_.count(next_unit) &&
+        persistent_[next_unit].size() == 0) {
       try_start_gather(next_unit);  // prefetch: overlaps the compute of `unit`
     }
     return gather_.data(g.buffer);
   }
 
   void release(int unit) override {
+    if (direct_ || persistent_[unit].size() > 0) return;
     auto it = gathered_.find(unit);
     if (it == gathered_.end() || it->second.users == 0) {
       throw std::logic_error("ZeroStage3: release of a unit that is not acquired");
@@ -62,6 +86,7 @@ class ZeroStage3 : public ZeroEngine {
     a.gradient_bytes = grads_.accumulator_bytes();
     a.scratch_bytes = grads_.scratch_bytes();
     a.scratch_bytes += gather_.bytes();
+    for (const auto& b : persistent_) a.parameter_bytes += b.bytes();
     return a;
   }
 
@@ -70,6 +95,14 @@ class ZeroStage3 : public ZeroEngine {
   float* reduced_gradients(int unit) override { return grads_.accumulated(unit); }
   void clear_gradients() override { grads_.clear(); }
   void complete_gradient_collectives() override { grads_.complete_all(); }
+  void unit_updated(int unit) override {
+    if (persistent_[unit].size() == 0) return;
+    finish(persistent_gather_[unit]);
+    persistent_gather_[unit] =
+        comm_.all_gather(shards_params_[unit].data(), persistent_[unit].data(),
+                         shards_[unit].shard_numel, compute_comm_type());
+    if (!settings_.overlap_comm) finish(persistent_gather_[unit]);
+  }
   void after_update() override {
     // A prefetch issued at the end of the last backward holds stale values: drop it.
     for (auto& [unit, g] : gathered_) {
@@ -96,6 +129,7 @@ class ZeroStage3 : public ZeroEngine {
     g.buffer = b;
     g.request = comm_.all_gather(shards_params_[unit].data(), gather_.data(b),
                                  shards_[unit].shard_numel, compute_comm_type());
+    if (!settings_.overlap_comm) finish(g.request);
     return &g;
   }
 
@@ -104,8 +138,28 @@ class ZeroStage3 : public ZeroEngine {
     throw std::logic_error("ZeroStage3: no free gather buffer fits unit " + std::to_string(unit));
   }
 
+  static void finish(comm::RequestPtr& request) {
+    if (!request) return;
+    request->wait();
+    request.reset();
+  }
+
+  // The units the gather buffers serve: none on one rank, and not the persistent ones.
+  static std::vector<UnitShard> gathered_units(const std::vector<UnitShard>& shards, bool direct,
+                                               int64_t persistence_threshold) {
+    std::vector<UnitShard> units;
+    if (direct) return units;
+    for (const auto& s : shards) {
+      if (s.numel >= persistence_threshold) units.push_back(s);
+    }
+    return units;
+  }
+
   ShardedGradients grads_;
+  bool direct_;
   std::vector<runtime::DeviceBuffer<std::byte>> shards_params_;
+  std::vector<runtime::DeviceBuffer<std::byte>> persistent_;  // [unit] empty unless persistent
+  std::vector<comm::RequestPtr> persistent_gather_;           // [unit] in flight
   UnitBufferPool gather_;
   std::map<int, Gathered> gathered_;
 };
@@ -114,8 +168,9 @@ class ZeroStage3 : public ZeroEngine {
 
 std::unique_ptr<ZeroEngine> make_zero_stage3(const model::Gpt2Layout& layout,
                                              const OptimizerSettings& optimizer,
-                                             comm::Communicator& comm, ops::Backend& backend) {
-  return std::make_unique<ZeroStage3>(layout, optimizer, comm, backend);
+                                             comm::Communicator& comm, ops::Backend& backend,
+                                             const CommSettings& settings) {
+  return std::make_unique<ZeroStage3>(layout, optimizer, comm, backend, settings);
 }
 
 }  // namespace zerotune::train

@@ -54,7 +54,8 @@ BOOST_AUTO_TEST_CASE(stage1_bf16_adamw) {
   BOOST_TEST(c.train.eps == 1e-8);
   BOOST_TEST(c.train.weight_decay == 0.01);
   BOOST_TEST(c.log.every_n_steps == 10);
-  BOOST_TEST(has(notes, "zero_optimization.reduce_bucket_size"));
+  BOOST_TEST(c.zero.reduce_bucket_size == 500000000);  // written 5e8, a JSON float
+  BOOST_TEST(!has(notes, "zero_optimization.reduce_bucket_size"));
   BOOST_TEST(has(notes, "wall_clock_breakdown"));
 }
 
@@ -73,7 +74,9 @@ BOOST_AUTO_TEST_CASE(stage2_fp16_warmup_lr) {
   BOOST_TEST(c.train.schedule == "constant");  // WarmupLR holds warmup_max_lr after warmup
   BOOST_TEST(c.train.lr == 1e-4);
   BOOST_TEST(c.train.warmup_steps == 100);
-  BOOST_TEST(has(notes, "zero_optimization.overlap_comm"));
+  BOOST_TEST(c.zero.overlap_comm);
+  BOOST_TEST(c.zero.reduce_bucket_size == 200000000);
+  BOOST_TEST(!has(notes, "zero_optimization.overlap_comm"));
   BOOST_TEST(has(notes, "zero_optimization.contiguous_gradients"));
 }
 
@@ -88,6 +91,8 @@ BOOST_AUTO_TEST_CASE(stage3_bf16_warmup_cosine) {
   BOOST_TEST(c.train.warmup_steps == 50);
   BOOST_TEST(c.train.min_lr_ratio == 0.1);
   BOOST_TEST(c.train.lr == 2e-5);  // WarmupCosineLR peaks at the optimizer's lr
+  BOOST_TEST(c.zero.prefetch_bucket_size == 50000000);
+  BOOST_TEST(c.zero.param_persistence_threshold == 100000);
 }
 
 BOOST_AUTO_TEST_CASE(offload_warmup_decay) {
@@ -200,6 +205,26 @@ BOOST_AUTO_TEST_CASE(mismatches_name_key_and_value) {
   BOOST_TEST(error_of(R"({"gradient_clipping": -1})") ==
              "t.json: gradient_clipping: expected a non-negative number, got -1");
   BOOST_TEST(error_of("{\"stage\": }").rfind("t.json: not valid JSON: ", 0) == 0);
+  BOOST_TEST(error_of(R"({"zero_optimization": {"reduce_bucket_size": 2.5}})") ==
+             "t.json: zero_optimization.reduce_bucket_size: expected a positive whole number of "
+             "elements, got 2.5");
+  BOOST_TEST(error_of(R"({"communication_data_type": "int8"})") ==
+             "t.json: communication_data_type: \"int8\" is not a communication dtype zerotune has "
+             "(fp32, bf16, fp16)");
+}
+
+BOOST_AUTO_TEST_CASE(communication_knobs_map_to_zero_fields) {
+  const auto m = map_deepspeed_config(R"({"train_batch_size": 8, "bf16": {"enabled": true},
+      "communication_data_type": "bf16",
+      "zero_optimization": {"stage": 3, "overlap_comm": false, "reduce_bucket_size": 3e7,
+                            "stage3_prefetch_bucket_size": 0,
+                            "stage3_param_persistence_threshold": 1e6}})",
+                                      "t.json", 2);
+  for (const char* want :
+       {"zero.reduce_dtype=bf16", "zero.overlap_comm=false", "zero.reduce_bucket_size=30000000",
+        "zero.prefetch_bucket_size=0", "zero.param_persistence_threshold=1000000"}) {
+    BOOST_TEST(std::count(m.settings.begin(), m.settings.end(), want) == 1, want);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(comments_and_trailing_commas_as_hjson) {

@@ -10,7 +10,8 @@ cat > ds.json <<'JSON'
   "train_batch_size": 8,
   "train_micro_batch_size_per_gpu": 2,
   "gradient_clipping": 0.5,
-  "zero_optimization": {"stage": 2, "overlap_comm": true, "reduce_bucket_size": 5e8},
+  "zero_optimization": {"stage": 2, "overlap_comm": true, "reduce_bucket_size": 5e8,
+                        "contiguous_gradients": true, "round_robin_gradients": false},
   "optimizer": {"type": "AdamW", "params": {"lr": 1e-3, "weight_decay": 0.01}},
   "steps_per_print": 1,
 }
@@ -19,11 +20,11 @@ mpiexec="${MPIEXEC:-mpiexec}"
 "$mpiexec" -n 2 "$ZT" train --deepspeed ds.json --set train.max_steps=2 --set model.n_layer=1 \
   --set model.n_embd=32 --set model.n_head=2 --set model.seq_len=16 --run-dir run > out.txt 2>&1 \
   || { cat out.txt; fail "train --deepspeed failed"; }
-for want in "stage: 2" "global_batch_size: 8" "micro_batch_size: 2" "grad_clip: 0.5" "lr: 0.001"; do
+for want in "stage: 2" "reduce_bucket_size: 500000000" "overlap_comm: true" "global_batch_size: 8" "micro_batch_size: 2" "grad_clip: 0.5" "lr: 0.001"; do
   grep -q "^  $want\$" run/config.yaml || fail "config.yaml lacks \"$want\""
 done
 grep -q "grad_accum=2" out.txt || fail "no grad_accum=2 (8 = 2 x 2 accumulation x 2 ranks)"
-[ "$(grep -c "accepted, no effect yet: zero_optimization.overlap_comm, zero_optimization.reduce_bucket_size" out.txt)" = 1 ] \
+[ "$(grep -c "accepted, no effect yet: zero_optimization.contiguous_gradients, zero_optimization.round_robin_gradients" out.txt)" = 1 ] \
   || { cat out.txt; fail "ignored keys not listed once"; }
 grep -q "^step=2/2 " out.txt || fail "no step=2/2 line"
 

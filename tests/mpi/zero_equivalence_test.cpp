@@ -45,19 +45,20 @@ void check_matches_reference(const TrainedRun& run, const std::string& what) {
   BOOST_TEST(dp < kParamTolerance, what << ": final parameters differ by " << dp);
 }
 
-void check_stage(int stage) {
+void check_stage(int stage, const std::vector<std::string>& extra = {},
+                 const std::string& label = "") {
   auto comm = comm::make_mpi_communicator();
   const int64_t per_rank = 12 / comm->size();
   const int64_t micro = per_rank % 2 == 0 ? 2 : 1;  // accumulation: 6, 3, 2, 3 micro-batches
-  const auto dir = shared_scratch("stage" + std::to_string(stage));
-  TrainedRun run = train_in_process(
-      *comm,
-      {"zero.stage=" + std::to_string(stage), "train.micro_batch_size=" + std::to_string(micro)},
-      dir);
+  const auto dir = shared_scratch("stage" + std::to_string(stage) + label);
+  std::vector<std::string> overrides = {"zero.stage=" + std::to_string(stage),
+                                        "train.micro_batch_size=" + std::to_string(micro)};
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  TrainedRun run = train_in_process(*comm, overrides, dir);
   BOOST_TEST(run.exit_code == 0);
   if (comm->rank() == 0) {
-    check_matches_reference(
-        run, "stage " + std::to_string(stage) + " on " + std::to_string(comm->size()) + " ranks");
+    check_matches_reference(run, "stage " + std::to_string(stage) + label + " on " +
+                                     std::to_string(comm->size()) + " ranks");
   }
 }
 
@@ -78,6 +79,21 @@ BOOST_AUTO_TEST_CASE(stage0_matches_single_rank) { check_stage(0); }
 BOOST_AUTO_TEST_CASE(stage1_matches_single_rank) { check_stage(1); }
 BOOST_AUTO_TEST_CASE(stage2_matches_single_rank) { check_stage(2); }
 BOOST_AUTO_TEST_CASE(stage3_matches_single_rank) { check_stage(3); }
+
+// The scheduling knobs change when collectives run and what stays gathered, never the math.
+BOOST_AUTO_TEST_CASE(collectives_waited_at_issue_match_single_rank) {
+  check_stage(1, {"zero.overlap_comm=false"}, " overlap_comm false");
+  check_stage(3, {"zero.overlap_comm=false"}, " overlap_comm false");
+}
+BOOST_AUTO_TEST_CASE(one_gradient_unit_in_flight_matches_single_rank) {
+  check_stage(2, {"zero.reduce_bucket_size=1"}, " reduce_bucket_size 1");
+}
+BOOST_AUTO_TEST_CASE(stage3_without_prefetch_matches_single_rank) {
+  check_stage(3, {"zero.prefetch_bucket_size=0"}, " prefetch_bucket_size 0");
+}
+BOOST_AUTO_TEST_CASE(stage3_with_every_unit_persistent_matches_single_rank) {
+  check_stage(3, {"zero.param_persistence_threshold=1000000000"}, " all units persistent");
+}
 
 BOOST_AUTO_TEST_CASE(accumulation_two_by_two_equals_micro_four) {
   // On 1 or 2 ranks: global 4 as micro (2 / world) x accum 2 against micro 4 alone.

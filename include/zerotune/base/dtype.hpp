@@ -39,4 +39,19 @@ constexpr const char* dtype_name(DType t) {
   return "fp32";
 }
 
+// dtype_name's inverse for train.precision and zero.reduce_dtype; fp32 for anything else
+// (the config has already refused other names).
+inline DType dtype_from_name(const char* name) {
+  const auto is = [name](const char* s) {
+    for (size_t i = 0;; ++i) {
+      if (name[i] != s[i]) return false;
+      if (s[i] == 0) return true;
+    }
+  };
+  if (is("bf16")) return DType::kBFloat16;
+  if (is("fp16")) return DType::kFloat16;
+  if (is("fp64")) return DType::kFloat64;
+  return DType::kFloat32;
+}
+
 }  // namespace zerotune

@@ -74,6 +74,12 @@ struct Fp16Config {
 struct ZeroConfig {
   int64_t stage = 0;     // 0 (data parallel), 1, 2, 3
   bool offload = false;  // optimizer state and step on the CPU
+  // Communication, with DeepSpeed's names (docs/config-reference.md says what each does here).
+  bool overlap_comm = true;                      // collectives run beside compute
+  int64_t reduce_bucket_size = 500000000;        // gradient elements in flight (stages 2, 3)
+  int64_t prefetch_bucket_size = 50000000;       // parameter elements gathered ahead (stage 3)
+  int64_t param_persistence_threshold = 100000;  // smaller units stay gathered (stage 3)
+  std::string reduce_dtype = "fp32";             // fp32 | bf16 | fp16: gradient collectives
 
   bool operator==(const ZeroConfig&) const = default;
 };

@@ -123,6 +123,8 @@ class Backend {
   virtual double sum_of_squares(const std::vector<Span>& spans) = 0;
   // dst (compute dtype) = src (fp32) rounded; dst may be the same memory only for fp32.
   virtual void cast_from_float(void* dst, const float* src, int64_t n) = 0;
+  // dst (fp32) = src (compute dtype) widened exactly; the same memory only for fp32.
+  virtual void cast_to_float(float* dst, const void* src, int64_t n) = 0;
   // dst[n] += src[n], fp32 (gradient accumulation across micro-batches).
   virtual void accumulate(float* dst, const float* src, int64_t n) = 0;
 };

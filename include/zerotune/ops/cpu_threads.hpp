@@ -8,4 +8,8 @@ namespace zerotune::ops {
 // hardware cores / ranks on this node (at least 1). Applies and returns it.
 int configure_cpu_threads(int ranks_on_node);
 
+// What configure_cpu_threads last returned (before any call: the hardware cores), for host
+// work other than BLAS that should use the same share of the node.
+int cpu_threads();
+
 }  // namespace zerotune::ops

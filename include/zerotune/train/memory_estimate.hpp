@@ -33,10 +33,11 @@ namespace zerotune::train {
 
 // What ZeroEngine::memory_account() reports on `rank` of `world` for this stage, compute dtype
 // and optimizer (the engine on any device; the CPU and GPU buffers are the same sizes), once
-// set_micro_batches_per_step(micro_batches_per_step) was called.
+// set_micro_batches_per_step(micro_batches_per_step) was called, with these comm settings.
 MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, int world, int rank,
                                     DType compute_dtype, OptimizerKind optimizer,
-                                    int64_t micro_batches_per_step = 1);
+                                    int64_t micro_batches_per_step = 1,
+                                    const CommSettings& settings = {});
 
 // How a backend sizes the activations (ops::Backend's compute_dtype, accum_dtype,
 // logits_stride and attention_saved_bytes).

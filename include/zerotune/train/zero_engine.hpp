@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "zerotune/comm/communicator.hpp"
+#include "zerotune/config/run_config.hpp"
 #include "zerotune/model/gpt2_layout.hpp"
 #include "zerotune/model/unit_access.hpp"
 #include "zerotune/ops/backend.hpp"
@@ -45,6 +46,24 @@ struct StateRange {
   float* data = nullptr;
 };
 
+// How the engine schedules its collectives: DeepSpeed's zero_optimization knobs, with the
+// meaning they have in this unit-by-unit engine (docs/config-reference.md, zero.*).
+struct CommSettings {
+  bool overlap_comm = true;  // false: every collective is waited for as it is issued
+  // Stages 2 and 3: gradient elements whose reduction may be in flight (at least one unit).
+  int64_t reduce_bucket_size = 500000000;
+  // Stage 3: 0 turns off gathering the next unit while the current one computes.
+  int64_t prefetch_bucket_size = 50000000;
+  // Stage 3: units with fewer elements stay gathered between steps.
+  int64_t param_persistence_threshold = 100000;
+  DType reduce_dtype = DType::kFloat32;  // fp32 or the compute dtype
+};
+
+// From the config's zero section.
+CommSettings comm_settings(const config::ZeroConfig& zero);
+
+class GradientCollectives;
+
 // Bytes this rank holds, by kind (for the start-of-run memory table).
 struct MemoryAccount {
   int64_t parameter_bytes = 0;
@@ -60,7 +79,8 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   // Buffers on backend.device(); parameters served in backend.compute_dtype().
   static std::unique_ptr<ZeroEngine> create(int stage, const model::Gpt2Layout& layout,
                                             const OptimizerSettings& optimizer,
-                                            comm::Communicator& comm, ops::Backend& backend);
+                                            comm::Communicator& comm, ops::Backend& backend,
+                                            const CommSettings& settings = {});
   ~ZeroEngine() override;
 
   int stage() const { return stage_; }
@@ -105,7 +125,7 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
 
  protected:
   ZeroEngine(int stage, const model::Gpt2Layout& layout, const OptimizerSettings& optimizer,
-             comm::Communicator& comm, ops::Backend& backend);
+             comm::Communicator& comm, ops::Backend& backend, const CommSettings& settings);
 
   // [begin, end) of the unit this rank updates: everything at stage 0, its shard otherwise.
   UnitShard optimizer_range(int unit) const;
@@ -121,19 +141,25 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   virtual bool gradients_replicated() const { return false; }  // stage 0: every rank has all
   virtual void clear_gradients() = 0;
   virtual void complete_gradient_collectives() = 0;
-  // After the compute copy of every optimizer range changed (a step, a checkpoint load):
-  // bring every rank's compute parameters up to date (stages 1, 2: all-gather the shards).
+  // After the compute copy of one unit's optimizer range changed (as a step goes through the
+  // units, or a checkpoint load): stages 1 and 2 start all-gathering that unit's shards, so
+  // the gather overlaps the update of the next units and the next forward waits only for
+  // what it uses.
+  virtual void unit_updated(int /*unit*/) {}
+  // After every unit was updated: drop what depended on the old values (stage 3's prefetch).
   virtual void after_update() = 0;
   // Allocates master_ (mixed precision only); stages call it once their buffers exist.
   void allocate_masters();
 
   int stage_;
+  CommSettings settings_;
   model::Gpt2Layout layout_;
   std::vector<UnitShard> shards_;
   OptimizerSettings optimizer_;
   comm::Communicator& comm_;
   ops::Backend& backend_;
   runtime::Device& device_;
+  std::unique_ptr<GradientCollectives> collectives_;  // every stage's gradient reductions
   bool last_micro_batch_ = true;
   int64_t optimizer_steps_ = 0;
   // optimizer_state_[which][unit], sized optimizer_range(unit).owned()
