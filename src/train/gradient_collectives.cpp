@@ -9,20 +9,6 @@ namespace zerotune::train {
 
 namespace {
 
-comm::DataType comm_type(DType dtype) {
-  switch (dtype) {
-    case DType::kBFloat16:
-      return comm::DataType::kBFloat16;
-    case DType::kFloat16:
-      return comm::DataType::kFloat16;
-    case DType::kFloat64:
-      return comm::DataType::kFloat64;
-    case DType::kFloat32:
-      break;
-  }
-  return comm::DataType::kFloat32;
-}
-
 // A collective over a compute-dtype copy: waiting for it also widens the result into the fp32
 // destination (queued after the collective on the compute stream) and frees the copy.
 class WidenOnCompletion : public comm::Request {
@@ -78,7 +64,8 @@ comm::RequestPtr GradientCollectives::all_reduce(float* grad, int64_t n) {
   runtime::DeviceBuffer<std::byte> narrow(backend_.device(), bytes, "gradient reduction copy");
   backend_.cast_from_float(narrow.data(), grad, n);
   void* data = narrow.data();
-  auto inner = comm_.all_reduce(data, data, n, comm_type(reduce_dtype_), comm::ReduceOp::kSum);
+  auto inner =
+      comm_.all_reduce(data, data, n, comm::data_type_of(reduce_dtype_), comm::ReduceOp::kSum);
   return issued(std::make_unique<WidenOnCompletion>(std::move(inner), backend_, std::move(narrow),
                                                     data, grad, n));
 }
@@ -96,8 +83,8 @@ comm::RequestPtr GradientCollectives::reduce_scatter(const float* unit, float* s
                                           "gradient reduction copy");
   backend_.cast_from_float(narrow.data(), unit, total);
   std::byte* result = narrow.data() + total * element;
-  auto inner = comm_.reduce_scatter(narrow.data(), result, shard_numel, comm_type(reduce_dtype_),
-                                    comm::ReduceOp::kSum);
+  auto inner = comm_.reduce_scatter(narrow.data(), result, shard_numel,
+                                    comm::data_type_of(reduce_dtype_), comm::ReduceOp::kSum);
   return issued(std::make_unique<WidenOnCompletion>(std::move(inner), backend_, std::move(narrow),
                                                     result, shard, shard_numel));
 }

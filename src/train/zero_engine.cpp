@@ -103,19 +103,7 @@ float* ZeroEngine::master_parameters(int unit) {
   return mixed_precision() ? master_[unit].data() : static_cast<float*>(compute_parameters(unit));
 }
 
-comm::DataType ZeroEngine::compute_comm_type() const {
-  switch (compute_dtype()) {
-    case DType::kBFloat16:
-      return comm::DataType::kBFloat16;
-    case DType::kFloat16:
-      return comm::DataType::kFloat16;
-    case DType::kFloat64:
-      return comm::DataType::kFloat64;
-    case DType::kFloat32:
-      break;
-  }
-  return comm::DataType::kFloat32;
-}
+comm::DataType ZeroEngine::compute_comm_type() const { return comm::data_type_of(compute_dtype()); }
 
 StateRange ZeroEngine::parameters_held(int unit) {
   const UnitShard range = optimizer_range(unit);

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "zerotune/base/dtype.hpp"
+
 namespace zerotune::comm {
 
 // kBFloat16 and kFloat16 are the GPU compute dtypes. The NCCL transport reduces them; the MPI
@@ -42,6 +44,21 @@ constexpr DataType data_type_of<int64_t>() {
 template <>
 constexpr DataType data_type_of<uint8_t>() {
   return DataType::kUint8;
+}
+
+// The collective element type of a floating-point DType.
+constexpr DataType data_type_of(DType dtype) {
+  switch (dtype) {
+    case DType::kBFloat16:
+      return DataType::kBFloat16;
+    case DType::kFloat16:
+      return DataType::kFloat16;
+    case DType::kFloat64:
+      return DataType::kFloat64;
+    case DType::kFloat32:
+      break;
+  }
+  return DataType::kFloat32;
 }
 
 // A peer rank died or stopped answering within the timeout.
