@@ -245,22 +245,21 @@ ReportTable retention_table(const std::vector<RunResults>& runs) {
                {"Eval Loss (before)", "eval_loss_before", true},
                {"Eval Loss (final)", "eval_loss_final", true}};
   for (double e : epochs) {
-    t.columns.push_back(
-        {"Retention % (epoch " + epoch_label(e) + ")", "retention_pct_epoch_" + epoch_label(e),
-         true});
+    t.columns.push_back({"Retention % (epoch " + epoch_label(e) + ")",
+                         "retention_pct_epoch_" + epoch_label(e), true});
   }
   for (const auto& run : runs) {
     for (const auto& [file, f] : run.retention) {
       std::optional<double> final_loss;
       if (!f.eval_loss_by_epoch.empty()) final_loss = f.eval_loss_by_epoch.rbegin()->second;
       std::vector<ReportCell> row = {text_cell(run.name), text_cell(file),
-                                     number_cell(f.before_eval_loss, 4), number_cell(final_loss, 4)};
+                                     number_cell(f.before_eval_loss, 4),
+                                     number_cell(final_loss, 4)};
       for (double e : epochs) {
         auto it = f.retention_pct_by_epoch.find(e);
-        row.push_back(number_cell(it == f.retention_pct_by_epoch.end()
-                                      ? std::nullopt
-                                      : std::optional<double>(it->second),
-                                  1));
+        row.push_back(number_cell(
+            it == f.retention_pct_by_epoch.end() ? std::nullopt : std::optional<double>(it->second),
+            1));
       }
       t.rows.push_back(std::move(row));
     }

@@ -182,8 +182,7 @@ std::optional<fs::path> latest_checkpoint(const fs::path& checkpoints_dir) {
 
 fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
                          const TrainingProgress& progress, const std::string& config_yaml,
-                         int keep_last, comm::Communicator& comm,
-                         const CheckpointNotes& notes) {
+                         int keep_last, comm::Communicator& comm, const CheckpointNotes& notes) {
   const std::string name = checkpoint_dir_name(progress.step);
   const fs::path final_dir = checkpoints_dir / name;
   const fs::path tmp_dir = checkpoints_dir / (".tmp-" + name);

@@ -70,7 +70,8 @@ std::string format_summary_line(const SummaryRecord& r) {
 
 std::string format_retention_line(const RetentionRecord& r) {
   std::string line = "retention file=" + r.file + " step=" + std::to_string(r.step) +
-                     " epoch=" + std::to_string(r.epoch) + " eval_loss=" + fmt("%.4f", r.eval_loss) +
+                     " epoch=" + std::to_string(r.epoch) +
+                     " eval_loss=" + fmt("%.4f", r.eval_loss) +
                      " eval_ppl=" + fmt("%.2f", r.eval_ppl);
   if (r.before_eval_loss && r.before_eval_ppl) {
     line += " before_eval_loss=" + fmt("%.4f", *r.before_eval_loss) +
@@ -188,7 +189,8 @@ void MetricsLog::retention(const RetentionRecord& r) {
   runtime::log().info(format_retention_line(r));
   if (r.retention_pct && *r.retention_pct < kRetentionWarningPct) {
     runtime::log().warn(
-        "warning: retention of {} is {:.1f}% (below {:.0f}%) after epoch {}: perplexity {:.2f} against "
+        "warning: retention of {} is {:.1f}% (below {:.0f}%) after epoch {}: perplexity {:.2f} "
+        "against "
         "{:.2f} before training; fine-tuning is overwriting what the model knew of this data "
         "(lower train.lr or train.epochs, or mix some of it into the training data)",
         r.file, *r.retention_pct, kRetentionWarningPct, r.epoch, r.eval_ppl,

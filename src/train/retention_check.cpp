@@ -74,9 +74,8 @@ void RetentionCheck::store(nlohmann::json& run_state) const {
   for (const File& f : files_) {
     const auto it = before_.find(f.name);
     if (it == before_.end()) continue;
-    saved[f.name] = {{"path", f.path},
-                     {"eval_loss", it->second.eval_loss},
-                     {"eval_ppl", it->second.eval_ppl}};
+    saved[f.name] = {
+        {"path", f.path}, {"eval_loss", it->second.eval_loss}, {"eval_ppl", it->second.eval_ppl}};
   }
   run_state[kStateKey] = saved;
 }

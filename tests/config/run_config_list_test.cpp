@@ -49,15 +49,15 @@ BOOST_AUTO_TEST_CASE(set_takes_comma_separated_items_or_a_flow_sequence) {
              (Files{"p.h5", "q,r.h5"}));
   BOOST_TEST(files_of(yaml, {"data.retention_files="}) == Files{});
   BOOST_TEST(files_of(yaml, {"data.retention_files=[]"}) == Files{});
-  BOOST_TEST(files_of(yaml, {"--set data.retention_files=a.h5", "--set=data.retention_files=b.h5"}) ==
-             Files{"b.h5"});
+  BOOST_TEST(files_of(yaml, {"--set data.retention_files=a.h5",
+                             "--set=data.retention_files=b.h5"}) == Files{"b.h5"});
 }
 
 BOOST_AUTO_TEST_CASE(bad_lists_name_the_line_field_and_item) {
   const std::string want = "data.retention_files: expected a list of non-empty strings, got ";
   BOOST_TEST(error_of("data:\n  retention_files: a.h5\n") == "list.yaml:2: " + want + "\"a.h5\"");
-  BOOST_TEST(error_of("data:\n  retention_files: {a: 1}\n") == "list.yaml:2: " + want +
-                                                                    "a mapping");
+  BOOST_TEST(error_of("data:\n  retention_files: {a: 1}\n") ==
+             "list.yaml:2: " + want + "a mapping");
   BOOST_TEST(error_of("data:\n  retention_files: [a.h5, {b: 1}]\n") ==
              "list.yaml:2: " + want + "a mapping as item 2");
   BOOST_TEST(error_of("data:\n  retention_files:\n    - a.h5\n    - [b.h5]\n") ==

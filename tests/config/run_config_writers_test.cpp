@@ -54,7 +54,7 @@ RunConfig all_fields_changed() {
 
 // Field count per section, from run_config.hpp by hand.
 const std::map<std::string, size_t> kFieldsPerSection = {
-    {"model", 8},      {"data", 7}, {"train", 21}, {"fp16", 5}, {"zero", 2},
+    {"model", 8},      {"data", 7}, {"train", 21}, {"fp16", 5},    {"zero", 2},
     {"checkpoint", 4}, {"comm", 2}, {"log", 1},    {"monitor", 1}, {"run", 3}};
 
 // The rows of each "## section" table of the reference: section -> keys in order.

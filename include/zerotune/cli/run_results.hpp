@@ -53,7 +53,7 @@ struct RunResults {
   std::map<double, double> eval_loss_by_epoch;  // the last eval of each epoch
   std::map<double, double> eval_samples_per_s_by_epoch;
   std::map<int64_t, double> eval_loss_by_step;
-  std::map<int64_t, double> epoch_time_by_epoch;  // epoch records: complete epochs
+  std::map<int64_t, double> epoch_time_by_epoch;      // epoch records: complete epochs
   std::map<std::string, RetentionFigures> retention;  // by file name (retention/<file>/...)
 
   // Run totals of the last step record that carries them (metrics.jsonl), or its elapsed=.

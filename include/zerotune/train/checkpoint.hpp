@@ -53,8 +53,7 @@ struct CheckpointNotes {
 std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoints_dir,
                                       ZeroEngine& engine, const TrainingProgress& progress,
                                       const std::string& config_yaml, int keep_last,
-                                      comm::Communicator& comm,
-                                      const CheckpointNotes& notes = {});
+                                      comm::Communicator& comm, const CheckpointNotes& notes = {});
 
 // The run_state object of a checkpoint's meta.json; an empty object when it has none (older
 // checkpoints) or the file cannot be read (load_checkpoint reports that).
