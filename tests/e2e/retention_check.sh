@@ -43,7 +43,7 @@ YAML
 "$ZT" train --config ft.yaml --run-dir ft > ft.out
 
 # "retention file=wiki step=S epoch=E eval_loss=L ..." -> the value of FIELD at epoch E.
-field() { sed -n "s/^retention file=wiki .* epoch=$2 .*$1=\([0-9.]*\).*/\1/p" "$3" | tail -n 1; }
+field() { sed -n "s/^retention file=wiki .* epoch=$2 \(.* \)\{0,1\}$1=\([0-9.]*\).*/\2/p" "$3" | tail -n 1; }
 eval_of() { "$ZT" eval "$@" --data wiki.h5 | sed -n 's/^eval eval_loss=\([0-9.]*\) .*/\1/p'; }
 near() { python3 -c "import sys; sys.exit(0 if abs($1 - ($2)) <= $3 else 1)"; }
 
