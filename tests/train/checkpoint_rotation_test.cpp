@@ -1,6 +1,8 @@
 // keep_last rotation against hand-made checkpoint directories: a checkpoint whose meta.json
 // says "keep": true (an epoch checkpoint of save_strategy epoch) is never deleted and does
 // not count towards keep_last; the others rotate as Hugging Face's save_total_limit would.
+#include <hdf5.h>
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -17,7 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A complete checkpoint as discovery sees it: meta.json and its (empty) state file.
+// A complete checkpoint as discovery sees it: meta.json and its state file (an empty HDF5 file).
 void make_checkpoint(const fs::path& checkpoints, int64_t step, bool keep, bool with_flag = true) {
   const fs::path dir = checkpoints / checkpoint_dir_name(step);
   fs::create_directories(dir);
@@ -28,7 +30,9 @@ void make_checkpoint(const fs::path& checkpoints, int64_t step, bool keep, bool 
                          {"optimizer", "adamw"}};
   if (with_flag) meta["keep"] = keep;
   write_text_file(dir / "meta.json", meta.dump());
-  write_text_file(dir / "state.h5", "");
+  const hid_t file = H5Fcreate((dir / "state.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  BOOST_REQUIRE(file >= 0);
+  H5Fclose(file);
 }
 
 std::vector<int64_t> steps_left(const fs::path& checkpoints) {
