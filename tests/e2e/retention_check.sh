@@ -23,21 +23,22 @@ cd "$SCRATCH"
 cat > base.yaml <<YAML
 model: {n_layer: 2, n_head: 2, n_embd: 32, seq_len: 64, vocab_size: 50257}
 data: {train_file: wiki-train.h5}
-train: {micro_batch_size: 4, global_batch_size: 8, epochs: 1, lr: 3.0e-3, seed: 5,
+train: {micro_batch_size: 4, global_batch_size: 8, epochs: 4, lr: 1.0e-2, seed: 5,
         eval_strategy: "no"}
 checkpoint: {export_hf: true}
 YAML
 "$ZT" train --config base.yaml --run-dir base > base.out
 [ -f base/export/model.safetensors ] || fail "the base run wrote no export/model.safetensors"
 
-# 16 SQuAD rows, global batch 8: 2 steps per epoch, 4 in all.
+# 16 SQuAD rows, global batch 8: 2 steps per epoch, 4 in all. The high lr makes the model
+# forget WikiText (retention well below 80%), so the warning shows too.
 cat > ft.yaml <<YAML
 model: {n_layer: 2, n_head: 2, n_embd: 32, seq_len: 64, vocab_size: 50257, init: base/export}
 data:
   train_file: squad.h5
   retention_files:
     - wiki.h5
-train: {micro_batch_size: 4, global_batch_size: 8, epochs: 2, lr: 1.0e-2, seed: 5,
+train: {micro_batch_size: 4, global_batch_size: 8, epochs: 2, lr: 5.0e-2, seed: 5,
         eval_strategy: "no"}
 checkpoint: {save_strategy: epoch, every_n_steps: 1, keep_last: 1}
 YAML
@@ -65,7 +66,8 @@ for epoch_step in 1:2 2:4; do
   want_pct=$(python3 -c "import math; print(100 * math.exp($want_before - $want))")
   near "$pct" "$want_pct" 0.15 || fail "epoch $epoch: retention_pct $pct, from zerotune eval $want_pct"
   if near "$pct" 0 79.95; then
-    grep -q "^warning: retention of wiki is $pct% " ft.out || fail "no warning at retention $pct%"
+    grep -q "^warning: retention of wiki is $pct% (below 80%) after epoch $epoch" ft.out ||
+      fail "no warning at retention $pct%"
   fi
 done
 python3 - ft/metrics.jsonl "$before" <<'PY' || fail "metrics.jsonl lacks the retention figures"
