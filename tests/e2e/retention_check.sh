@@ -70,6 +70,7 @@ for epoch_step in 1:2 2:4; do
       fail "no warning at retention $pct%"
   fi
 done
+grep -q "^warning: retention of wiki is" ft.out || fail "this fine-tuning forgets, but no warning"
 python3 - ft/metrics.jsonl "$before" <<'PY' || fail "metrics.jsonl lacks the retention figures"
 import json, sys
 records = [json.loads(l) for l in open(sys.argv[1]) if '"retention"' in l]
