@@ -66,8 +66,7 @@ BOOST_AUTO_TEST_CASE(bad_lists_name_the_line_field_and_item) {
              "list.yaml:2: " + want + "\"\" as item 2");
   BOOST_TEST(error_of("", {"data.retention_files=a.h5,,b.h5"}) ==
              "--set " + want + "\"\" as item 2");
-  BOOST_TEST(error_of("", {"data.retention_files=a.h5,"}) ==
-             "--set " + want + "\"\" as item 2");
+  BOOST_TEST(error_of("", {"data.retention_files=a.h5,"}) == "--set " + want + "\"\" as item 2");
   BOOST_TEST(error_of("", {"data.retention_files=[a.h5, [b]]"}) ==
              "--set " + want + "a sequence as item 2");
 }
