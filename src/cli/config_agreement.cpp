@@ -36,6 +36,12 @@ std::vector<std::string> config_fingerprint(const config::RunConfig& config) {
   }
   lines.push_back(file_size_line("data.train_file", config.data.train_file));
   lines.push_back(file_size_line("data.eval_file", config.data.eval_file));
+  // Each rank evaluates its share of every retention file: another file on one node would
+  // leave the ranks in different collectives.
+  for (size_t i = 0; i < config.data.retention_files.size(); ++i) {
+    lines.push_back(file_size_line("data.retention_files[" + std::to_string(i) + "]",
+                                   config.data.retention_files[i]));
+  }
   return lines;
 }
 

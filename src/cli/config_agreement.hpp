@@ -12,7 +12,8 @@
 namespace zerotune::cli {
 
 // "section.key: value" for every field of the resolved config, plus the size in bytes of
-// each token file it names ("data.train_file.bytes: 1234"; "missing" if absent).
+// each token file it names ("data.train_file.bytes: 1234", "data.retention_files[0].bytes:
+// 5678"; "missing" if absent).
 std::vector<std::string> config_fingerprint(const config::RunConfig& config);
 
 // The keys whose lines differ between two fingerprints, in order, without repeats.

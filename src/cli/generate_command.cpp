@@ -116,7 +116,9 @@ int run_generate_command(const std::vector<std::string>& args) {
   auto comm = comm::make_mpi_communicator();
   auto backend = ops::make_cpu_backend(DType::kFloat32);
   auto engine = load_model(source, *comm, *backend);
-  model::Gpt2Model model(shape, 1, *backend);
+  model::Gpt2Options options;
+  options.kv_cache = true;  // one position's forward per new token
+  model::Gpt2Model model(shape, 1, *backend, options);
   model::TokenSampler sampler(a.sampling);
   const model::Generation g = model::generate_tokens(model, *engine, prompt, a.max_new_tokens,
                                                      tokenizer.eos_token_id(), sampler);

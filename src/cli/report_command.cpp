@@ -15,7 +15,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: zerotune report [--format markdown|csv|json] [--plot FILE.png|FILE.svg]\n"
     "                       RUN_DIR_OR_OUT_FILE...\n"
-    "  Compares runs: the strategy table and the workshop table, then what each figure means.\n"
+    "  Compares runs: the strategy table and the workshop table (and, for runs with\n"
+    "  data.retention_files, the retention table), then what each figure means.\n"
     "  Each argument is a run directory (runs/NAME-ID/, read from its metrics.jsonl and\n"
     "  memory/rank-*.csv), a metrics.jsonl file or a job's .out file. --plot also draws the\n"
     "  loss, memory and tokens/s curves with gnuplot.\n";

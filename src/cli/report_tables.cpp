@@ -229,6 +229,44 @@ ReportTable workshop_table(const std::vector<RunResults>& runs) {
   return t;
 }
 
+// The forgetting check: one row per run and data.retention_files file; retention = perplexity
+// before training / perplexity after the epoch, in %. Empty when no run has one.
+ReportTable retention_table(const std::vector<RunResults>& runs) {
+  std::set<double> epochs;
+  for (const auto& run : runs) {
+    for (const auto& [file, f] : run.retention) {
+      for (const auto& [epoch, pct] : f.retention_pct_by_epoch) epochs.insert(epoch);
+    }
+  }
+  ReportTable t;
+  t.title = "Retention";
+  t.columns = {{"run", "run", false},
+               {"file", "file", false},
+               {"Eval Loss (before)", "eval_loss_before", true},
+               {"Eval Loss (final)", "eval_loss_final", true}};
+  for (double e : epochs) {
+    t.columns.push_back({"Retention % (epoch " + epoch_label(e) + ")",
+                         "retention_pct_epoch_" + epoch_label(e), true});
+  }
+  for (const auto& run : runs) {
+    for (const auto& [file, f] : run.retention) {
+      std::optional<double> final_loss;
+      if (!f.eval_loss_by_epoch.empty()) final_loss = f.eval_loss_by_epoch.rbegin()->second;
+      std::vector<ReportCell> row = {text_cell(run.name), text_cell(file),
+                                     number_cell(f.before_eval_loss, 4),
+                                     number_cell(final_loss, 4)};
+      for (double e : epochs) {
+        auto it = f.retention_pct_by_epoch.find(e);
+        row.push_back(number_cell(
+            it == f.retention_pct_by_epoch.end() ? std::nullopt : std::optional<double>(it->second),
+            1));
+      }
+      t.rows.push_back(std::move(row));
+    }
+  }
+  return t;
+}
+
 // Pads every column to its widest cell so that the table also reads as plain text.
 std::string markdown_table(const ReportTable& t) {
   std::vector<size_t> width(t.columns.size(), 3);
@@ -287,6 +325,7 @@ std::string csv_table(const ReportTable& t) {
 }
 
 std::string table_key(const std::string& title) {
+  if (title == "Retention") return "retention";
   return title == "Strategy comparison" ? "strategy" : "workshop";
 }
 
@@ -296,6 +335,13 @@ Report build_report(const std::vector<RunResults>& runs) {
   Report r;
   r.tables.push_back(strategy_table(runs, r.notes));
   r.tables.push_back(workshop_table(runs));
+  ReportTable retention = retention_table(runs);
+  if (!retention.rows.empty()) {
+    r.tables.push_back(std::move(retention));
+    r.notes.push_back(
+        "retention: perplexity on a data.retention_files file before training / after the "
+        "epoch, in % (below 80%: the run warned that fine-tuning is forgetting that data).");
+  }
   r.notes.insert(
       r.notes.begin(),
       {"time/epoch: mean train time of the complete epochs, evaluation excluded, over every "

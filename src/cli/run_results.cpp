@@ -181,6 +181,32 @@ void take_eval(const Record& r, RunResults& run) {
   if (loss && (step || run.last_step)) run.eval_loss_by_step[step.value_or(*run.last_step)] = *loss;
 }
 
+// metrics.jsonl names the figures retention/<file>/<figure>; a .out line is read into the
+// same names (key_value_record).
+void take_retention(const Record& r, RunResults& run) {
+  const auto file = r.string("file");
+  if (!file) return;
+  const std::string prefix = "retention/" + *file + "/";
+  auto number = [&](const char* figure) { return r.number((prefix + figure).c_str()); };
+  RetentionFigures& f = run.retention[*file];
+  const double epoch = r.number("epoch").value_or(0.0);
+  const auto loss = number("eval_loss");
+  if (epoch == 0) {  // before the first step
+    if (loss) f.before_eval_loss = loss;
+    if (auto ppl = number("eval_ppl")) f.before_eval_ppl = ppl;
+    return;
+  }
+  if (loss) f.eval_loss_by_epoch[epoch] = *loss;
+  if (auto pct = number("retention_pct")) f.retention_pct_by_epoch[epoch] = *pct;
+  // A resumed run's .out may lack the line from before the first step: the later ones carry it.
+  if (auto before = number("before_eval_loss"); before && !f.before_eval_loss) {
+    f.before_eval_loss = before;
+  }
+  if (auto before = number("before_eval_ppl"); before && !f.before_eval_ppl) {
+    f.before_eval_ppl = before;
+  }
+}
+
 void take_epoch(const Record& r, RunResults& run) {
   const auto epoch = r.integer64("epoch");
   const auto seconds = r.number("epoch_time_s");
@@ -219,6 +245,8 @@ bool take_record(const json& object, const std::string& where, RunResults& run) 
     take_summary(record, run);
   } else if (t == "epoch") {
     take_epoch(record, run);
+  } else if (t == "retention") {
+    take_retention(record, run);
   } else {
     return false;
   }
@@ -261,6 +289,8 @@ json key_value_record(const runtime::KeyValueLine& line) {
     type = "summary";
   } else if (line.tag == "epoch_end") {
     type = "epoch";
+  } else if (line.tag == "retention" && line.find("file")) {
+    type = "retention";
   } else if (line.find("step") && line.find("loss")) {
     type = "step";
   } else {
@@ -268,6 +298,18 @@ json key_value_record(const runtime::KeyValueLine& line) {
   }
   json record = {{"type", type}};
   for (const auto& [key, value] : line.fields) record[key] = value_as_json(value);
+  // "retention file=wiki eval_loss=3.2": the figures as metrics.jsonl names them.
+  if (type == "retention") {
+    const std::string file = *line.find("file");
+    record["file"] = file;  // a string even where the name reads as a number
+    const std::string prefix = "retention/" + file + "/";
+    for (const auto& [key, value] : line.fields) {
+      if (key != "file" && key != "step" && key != "epoch") {
+        record[prefix + key] = record[key];
+        record.erase(key);
+      }
+    }
+  }
   // The step line's "step=120/500": step 120 of total_steps 500.
   if (type == "step" && record["step"].is_string()) {
     const std::string text = record["step"].get<std::string>();

@@ -35,6 +35,10 @@ template <>
 constexpr std::string_view type_noun<std::string>() {
   return "string";
 }
+template <>
+constexpr std::string_view type_noun<std::vector<std::string>>() {
+  return "list of strings";
+}
 
 // "a positive integer", "an integer in 0..3", "one of fp32, bf16": for "expected ...".
 inline std::string with_article(const std::string& phrase) {
@@ -126,6 +130,17 @@ struct OneOf {
 struct NonEmpty {
   bool accepts(const std::string& v) const { return !v.empty(); }
   std::string describe(std::string_view noun) const { return "non-empty " + std::string(noun); }
+};
+
+// A list (possibly empty) whose every item is a non-empty string: file names.
+struct NonEmptyItems {
+  bool accepts(const std::vector<std::string>& v) const {
+    for (const std::string& item : v) {
+      if (item.empty()) return false;
+    }
+    return true;
+  }
+  std::string describe(std::string_view) const { return "list of non-empty strings"; }
 };
 
 // A name that becomes part of a file name after runtime::run_dir_stem() replaces the bytes a

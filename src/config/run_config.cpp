@@ -88,7 +88,16 @@ void read_field(const YamlNode& node, T& value, const Check& check, const std::s
     return;
   }
   std::string got = node.describe();
-  if constexpr (!std::is_same_v<T, std::string>) {
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    // A list is named by its first item at fault: "got a mapping as item 2".
+    for (size_t i = 0; node.is_sequence() && i < node.items.size(); ++i) {
+      std::string item;
+      if (!read_scalar(node.items[i], item) || !check.accepts(std::vector<std::string>{item})) {
+        got = node.items[i].describe() + " as item " + std::to_string(i + 1);
+        break;
+      }
+    }
+  } else if constexpr (!std::is_same_v<T, std::string>) {
     if (node.is_scalar() && !node.plain) got += " (quoted, so a string)";
   }
   throw InputError(where + path + ": expected " + with_article(check.describe(type_noun<T>())) +
@@ -154,8 +163,32 @@ class DocumentReader {
 // (a job name such as `exp #2`, `[ablation]`, `a: b` or `null` stays what it is), unless it is
 // wholly in YAML quotes ("..." or '...'), which are read as YAML (so "" is the empty string).
 // Other types read the text as a YAML scalar, as in a file.
+// A list field takes comma-separated items, each taken literally with the spaces around it
+// dropped (`--set data.retention_files=a.h5,b.h5`; nothing after `=`: the empty list), or a
+// YAML flow sequence (`[a.h5, "b,c.h5"]`).
 template <class T>
 YamlNode override_value(const std::string& text, const std::string& source) {
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    auto trim = [](std::string_view s) {
+      const size_t first = s.find_first_not_of(" \t");
+      if (first == std::string_view::npos) return std::string();
+      return std::string(s.substr(first, s.find_last_not_of(" \t") - first + 1));
+    };
+    const std::string whole = trim(text);
+    if (!whole.starts_with('[')) {
+      YamlNode list;
+      list.kind = YamlNode::Kind::kSequence;
+      for (size_t start = 0; !whole.empty() && start <= whole.size();) {
+        const size_t comma = std::min(whole.find(',', start), whole.size());
+        YamlNode item;
+        item.text = trim(std::string_view(whole).substr(start, comma - start));
+        item.plain = false;
+        list.items.push_back(std::move(item));
+        start = comma + 1;
+      }
+      return list;
+    }
+  }
   if constexpr (std::is_same_v<T, std::string>) {
     const bool quoted_yaml = text.size() >= 2 && (text.front() == '"' || text.front() == '\'') &&
                              text.back() == text.front();

@@ -70,6 +70,13 @@ void visit_fields(V& v, DataConfig& c) {
           "evaluate on the first N examples of eval_file (rounded up to whole eval batches); "
           "0: all",
           NonNegative{});
+  v.field("retention_files", c.retention_files,
+          "token files of other data (e.g. WikiText while fine-tuning on SQuAD) evaluated before "
+          "the first step and after each epoch, as eval_file (eval_max_samples applies): the "
+          "log prints each file's eval_loss and retention = perplexity before / perplexity now "
+          "in %, with a warning below 80% (docs/metrics.md); `[a.h5, b.h5]`, a block list, or "
+          "`--set data.retention_files=a.h5,b.h5`",
+          NonEmptyItems{});
   v.field("shuffle", c.shuffle, "reshuffle the examples every epoch (seeded by train.seed)",
           AnyValue{});
   v.field("drop_last", c.drop_last, "drop the last incomplete global batch of an epoch",
@@ -177,14 +184,20 @@ void visit_fields(V& v, ZeroConfig& c) {
 template <class V>
 void visit_fields(V& v, CheckpointConfig& c) {
   v.field("every_n_steps", c.every_n_steps,
-          "checkpoint every this many steps; 0: only at the end and on a stop signal",
+          "checkpoint every this many steps (with save_strategy steps or epoch); 0: only at the "
+          "end and on a stop signal",
           NonNegative{});
   v.field("save_strategy", c.save_strategy,
           "when to checkpoint besides a stop signal (Hugging Face's save_strategy): `steps` every "
-          "every_n_steps and at the end, `epoch` at each epoch end (after its evaluation) and at "
-          "the end, `no` never (benchmarks; a stop signal still saves)",
+          "every_n_steps and at the end, `epoch` at each epoch end (after its evaluation), at "
+          "the end, and every every_n_steps when that is > 0; `no` never (benchmarks; a stop "
+          "signal still saves)",
           OneOf{{"steps", "epoch", "no"}});
-  v.field("keep_last", c.keep_last, "complete checkpoints kept; older ones are deleted",
+  v.field("keep_last", c.keep_last,
+          "complete checkpoints kept, older ones deleted (Hugging Face's save_total_limit), "
+          "except that epoch-end checkpoints of save_strategy epoch are all kept and not "
+          "counted: keep_last rotates only the interval, end and stop-signal ones "
+          "(docs/slurm.md)",
           Positive{kMaxKeptCheckpoints});
   v.field("export_hf", c.export_hf,
           "at the end of training, also write the last checkpoint to `RUN_DIR/export/` as a "

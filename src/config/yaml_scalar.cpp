@@ -166,4 +166,27 @@ std::string format_scalar(const std::string& value) {
   return out + "\"";
 }
 
+bool read_scalar(const YamlNode& node, std::vector<std::string>& out) {
+  if (node.is_null()) {
+    out.clear();
+    return true;
+  }
+  if (!node.is_sequence()) return false;
+  std::vector<std::string> items;
+  for (const YamlNode& item : node.items) {
+    std::string text;
+    if (!item.is_scalar() || !read_scalar(item, text)) return false;
+    items.push_back(std::move(text));
+  }
+  out = std::move(items);
+  return true;
+}
+
+std::string format_scalar(const std::vector<std::string>& values) {
+  std::string out = "[";
+  // A plain item holds none of ",[]{}", so it reads back the same inside the brackets.
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + format_scalar(values[i]);
+  return out + "]";
+}
+
 }  // namespace zerotune::config

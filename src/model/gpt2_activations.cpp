@@ -3,7 +3,8 @@
 namespace zerotune::model::detail {
 
 Gpt2Activations::Gpt2Activations(const Gpt2Shape& s, int64_t max_batch, int64_t max_tokens,
-                                 bool checkpointing, bool separate_dlogits, ops::Backend& backend) {
+                                 bool checkpointing, bool separate_dlogits, bool kv_cache,
+                                 ops::Backend& backend) {
   runtime::Device& dev = backend.device();
   const int64_t L = s.n_layer, C = s.n_embd, V = s.vocab_size;
   const int64_t A = static_cast<int64_t>(dtype_bytes(backend.compute_dtype()));
@@ -45,6 +46,7 @@ Gpt2Activations::Gpt2Activations(const Gpt2Shape& s, int64_t max_batch, int64_t 
   stack(dqkv, 1, R * 3 * C * A, "gradients: qkv");
   stack(dfch, 1, R * 4 * C * A, "gradients: mlp hidden");
   if (separate_dlogits) stack(dlogits, 1, R * logits_ld * A, "gradients: logits");
+  if (kv_cache) stack(kv, L, 2 * R * C * A, "decoding: key-value cache");
 }
 
 }  // namespace zerotune::model::detail

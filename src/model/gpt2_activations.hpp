@@ -34,7 +34,7 @@ class ActivationStack {
 
 struct Gpt2Activations {
   Gpt2Activations(const Gpt2Shape& shape, int64_t max_batch, int64_t max_tokens, bool checkpointing,
-                  bool separate_dlogits, ops::Backend& backend);
+                  bool separate_dlogits, bool kv_cache, ops::Backend& backend);
 
   int64_t max_rows = 0;     // max_batch * max_tokens
   int64_t block_slots = 0;  // n_layer, or 1 with activation checkpointing
@@ -63,6 +63,10 @@ struct Gpt2Activations {
   ActivationStack dqkv;       // [R, 3C] A
   ActivationStack dfch;       // [R, 4C] A  gradient of the MLP hidden layer (GELU in place)
   ActivationStack dlogits;    // [R, logits_ld] A, only with separate_dlogits (else in place)
+
+  // Decoding (kv_cache only): per block, per row, the keys then the values of every position
+  // so far.
+  ActivationStack kv;  // [L][max_batch, 2, max_tokens, C] A
 };
 
 }  // namespace zerotune::model::detail

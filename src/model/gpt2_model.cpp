@@ -78,7 +78,9 @@ struct Gpt2Model::Impl {
         max_tokens(o.max_tokens),
         checkpointing(o.activation_checkpointing),
         keep_logits(o.keep_logits),
-        acts(s, max_batch, o.max_tokens, o.activation_checkpointing, o.keep_logits, b) {}
+        kv_cache(o.kv_cache),
+        acts(s, max_batch, o.max_tokens, o.activation_checkpointing, o.keep_logits, o.kv_cache, b) {
+  }
 
   Gpt2Layout layout;
   detail::Gpt2Offsets offsets;
@@ -88,7 +90,14 @@ struct Gpt2Model::Impl {
   int64_t max_batch, max_tokens;
   bool checkpointing;
   bool keep_logits;
+  bool kv_cache;
   bool logits_consumed = false;  // an in-place backward has run on the last forward
+  // Decoding: positions in the KV cache and its batch; whether the running (or last) forward
+  // is a cached one, and its first position.
+  int64_t cached = 0, cache_B = 0;
+  bool decoding = false;
+  int64_t pos0 = 0;
+  int64_t positions = 0;  // rows x tokens of every forward so far
   detail::Gpt2Activations acts;
   // The last forward's ids, then its targets, as uploaded in one copy (the GPU groups the ids
   // by token on the host for the backward).
@@ -109,7 +118,12 @@ struct Gpt2Model::Impl {
     const auto w = detail::block_tensors(p, param_block);
     ops::Backend& be = backend;
     be.matmul_forward(a.qkv.at(k), a.ln1.at(k), w.attn_w, w.attn_b, BT, C, 3 * C);
-    be.attention_forward(a.atty.at(k), a.att_saved.at(k), a.qkv.at(k), B, Tlen, C, NH);
+    if (decoding) {
+      be.attention_forward_cached(a.atty.at(k), a.kv.at(l), a.qkv.at(k), B, pos0, Tlen, max_tokens,
+                                  C, NH);
+    } else {
+      be.attention_forward(a.atty.at(k), a.att_saved.at(k), a.qkv.at(k), B, Tlen, C, NH);
+    }
     be.matmul_forward(a.branch.at(0), a.atty.at(k), w.attn_proj_w, w.attn_proj_b, BT, C, C);
     be.residual_layernorm_forward(a.residual2.at(k), a.ln2.at(k), a.ln2_mean.at(k),
                                   a.ln2_rstd.at(k), block_input(l), a.branch.at(0), w.ln2_w,
@@ -152,8 +166,42 @@ int64_t Gpt2Model::activation_bytes() const { return impl_->acts.total_bytes; }
 const void* Gpt2Model::logits() const { return impl_->acts.logits.at(0); }
 int64_t Gpt2Model::logits_stride() const { return impl_->acts.logits_ld; }
 
+bool Gpt2Model::has_kv_cache() const { return impl_->kv_cache; }
+int64_t Gpt2Model::cached_tokens() const { return impl_->cached; }
+int64_t Gpt2Model::max_tokens() const { return impl_->max_tokens; }
+int64_t Gpt2Model::positions_processed() const { return impl_->positions; }
+void Gpt2Model::reset_cache() {
+  impl_->cached = 0;
+  impl_->cache_B = 0;
+}
+
 LossSum Gpt2Model::forward(const int32_t* ids, const int32_t* labels, int64_t B, int64_t Tlen,
                            ParameterSource<void>& params) {
+  return run_forward(ids, labels, B, Tlen, params, -1);
+}
+
+void Gpt2Model::forward_cached(const int32_t* ids, int64_t B, int64_t Tnew,
+                               ParameterSource<void>& params) {
+  Impl& m = *impl_;
+  if (!m.kv_cache) {
+    throw std::invalid_argument("Gpt2Model::forward_cached: the model has no KV cache");
+  }
+  if (m.cached > 0 && B != m.cache_B) {
+    throw std::invalid_argument("Gpt2Model::forward_cached: batch " + std::to_string(B) +
+                                " after a cache of batch " + std::to_string(m.cache_B));
+  }
+  if (Tnew > m.max_tokens - m.cached) {
+    throw std::invalid_argument("Gpt2Model::forward_cached: " + std::to_string(Tnew) +
+                                " tokens after " + std::to_string(m.cached) +
+                                " cached pass the allocated " + std::to_string(m.max_tokens));
+  }
+  run_forward(ids, nullptr, B, Tnew, params, m.cached);
+  m.cached += Tnew;
+  m.cache_B = B;
+}
+
+LossSum Gpt2Model::run_forward(const int32_t* ids, const int32_t* labels, int64_t B, int64_t Tlen,
+                               ParameterSource<void>& params, int64_t past) {
   Impl& m = *impl_;
   const Gpt2Shape& s = m.layout.shape;
   if (B <= 0 || B > m.max_batch || Tlen <= 0 || Tlen > m.max_tokens) {
@@ -164,6 +212,8 @@ LossSum Gpt2Model::forward(const int32_t* ids, const int32_t* labels, int64_t B,
   check_tokens(ids, labels, B, Tlen, s.vocab_size);
   m.B = 0;  // no valid forward until this one completes
   m.Tlen = Tlen;
+  m.decoding = past >= 0;
+  m.pos0 = std::max<int64_t>(past, 0);
 
   const int64_t L = s.n_layer, C = s.n_embd, V = s.vocab_size, BT = B * Tlen;
   const detail::Gpt2Offsets& off = m.offsets;
@@ -181,8 +231,9 @@ LossSum Gpt2Model::forward(const int32_t* ids, const int32_t* labels, int64_t B,
   m.logits_consumed = false;
 
   const std::byte* emb = bytes(params.acquire(embeddings_unit(), 1));
-  be.embedding_forward(a.encoded.at(0), ids_dev, emb + off.wte * m.A, emb + off.wpe * m.A, B, Tlen,
-                       C);
+  // Positions pos0.. read the position table from row pos0 on.
+  be.embedding_forward(a.encoded.at(0), ids_dev, emb + off.wte * m.A,
+                       emb + (off.wpe + m.pos0 * C) * m.A, B, Tlen, C);
   params.release(embeddings_unit());
 
   for (int64_t l = 0; l < L; ++l) {
@@ -210,6 +261,7 @@ LossSum Gpt2Model::forward(const int32_t* ids, const int32_t* labels, int64_t B,
   params.release(embeddings_unit());
 
   const double loss_sum = be.softmax_xent_forward(a.lse.at(0), a.logits.at(0), targets_dev, BT, V);
+  m.positions += BT;
   return LossSum{loss_sum, tokens};
 }
 
@@ -217,6 +269,9 @@ void Gpt2Model::backward(double loss_scale, ParameterSource<void>& params,
                          GradientSink<void>& sink) {
   Impl& m = *impl_;
   if (m.B == 0) throw std::logic_error("Gpt2Model::backward: no forward() to differentiate");
+  if (m.decoding) {
+    throw std::logic_error("Gpt2Model::backward: a forward_cached() has no backward (decoding)");
+  }
   if (m.logits_consumed) {
     throw std::logic_error("Gpt2Model::backward: the logits went into the last backward()");
   }

@@ -58,10 +58,25 @@ Generation generate_tokens(Gpt2Model& model, ParameterSource<void>& params,
   std::vector<int32_t> text = prompt;
   std::vector<float> last(static_cast<size_t>(s.vocab_size));
   Generation out;
+  const bool cached = model.has_kv_cache();
+  const int64_t window = cached ? std::min(s.seq_len, model.max_tokens()) : s.seq_len;
+  if (cached) model.reset_cache();
+  int64_t fresh = static_cast<int64_t>(text.size());  // tokens not yet through the model
   for (int64_t n = 0; n < max_new_tokens; ++n) {
-    const int64_t len = std::min<int64_t>(static_cast<int64_t>(text.size()), s.seq_len);
-    const int32_t* context = text.data() + text.size() - len;
-    model.forward(context, nullptr, 1, len, params);
+    int64_t len = 0;
+    if (cached) {
+      // Past the window the cache starts again from the last `window` tokens, which is what
+      // the plain path computes for every token.
+      if (model.cached_tokens() + fresh > window) {
+        model.reset_cache();
+        fresh = std::min<int64_t>(static_cast<int64_t>(text.size()), window);
+      }
+      len = fresh;
+      model.forward_cached(text.data() + text.size() - len, 1, len, params);
+    } else {
+      len = std::min<int64_t>(static_cast<int64_t>(text.size()), s.seq_len);
+      model.forward(text.data() + text.size() - len, nullptr, 1, len, params);
+    }
     const auto* logits = static_cast<const float*>(model.logits());
     model.backend().device().copy(last.data(), logits + (len - 1) * model.logits_stride(),
                                   last.size() * sizeof(float));
@@ -72,6 +87,7 @@ Generation generate_tokens(Gpt2Model& model, ParameterSource<void>& params,
     }
     out.new_ids.push_back(id);
     text.push_back(id);
+    fresh = 1;
   }
   return out;
 }

@@ -1,6 +1,9 @@
 #include "zerotune/ops/attention.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "gemm.hpp"
 
@@ -35,6 +38,47 @@ void attention_forward(T* out, T* att, const T* qkv, int64_t B, int64_t Tlen, in
       }
       T* o = out + b * Tlen * C + h * hd;
       detail::gemm(false, false, Tlen, hd, Tlen, T(1), a, Tlen, v, C3, T(0), o, C);
+    }
+  }
+}
+
+template <typename T>
+void attention_forward_cached(T* out, T* kv, const T* qkv, int64_t B, int64_t past, int64_t Tq,
+                              int64_t maxT, int64_t C, int64_t NH) {
+  const int64_t hd = C / NH;
+  const int64_t C3 = 3 * C;
+  const T scale = T(1) / std::sqrt(static_cast<T>(hd));
+  std::vector<T> scores(static_cast<size_t>(past + Tq));
+  for (int64_t b = 0; b < B; ++b) {
+    T* keys = kv + b * 2 * maxT * C;
+    T* values = keys + maxT * C;
+    for (int64_t i = 0; i < Tq; ++i) {
+      const T* row = qkv + (b * Tq + i) * C3;
+      std::copy(row + C, row + 2 * C, keys + (past + i) * C);
+      std::copy(row + 2 * C, row + 3 * C, values + (past + i) * C);
+    }
+    for (int64_t i = 0; i < Tq; ++i) {
+      const int64_t n = past + i + 1;  // positions this query sees
+      for (int64_t h = 0; h < NH; ++h) {
+        const T* q = qkv + (b * Tq + i) * C3 + h * hd;
+        T maxv = -std::numeric_limits<T>::infinity();
+        for (int64_t s = 0; s < n; ++s) {
+          const T* k = keys + s * C + h * hd;
+          T dot = T(0);
+          for (int64_t c = 0; c < hd; ++c) dot += q[c] * k[c];
+          scores[s] = dot * scale;
+          maxv = scores[s] > maxv ? scores[s] : maxv;
+        }
+        T sum = T(0);
+        for (int64_t s = 0; s < n; ++s) sum += scores[s] = std::exp(scores[s] - maxv);
+        T* o = out + (b * Tq + i) * C + h * hd;
+        std::fill(o, o + hd, T(0));
+        for (int64_t s = 0; s < n; ++s) {
+          const T p = scores[s] / sum;
+          const T* v = values + s * C + h * hd;
+          for (int64_t c = 0; c < hd; ++c) o[c] += p * v[c];
+        }
+      }
     }
   }
 }
@@ -79,6 +123,10 @@ template void attention_forward<float>(float*, float*, const float*, int64_t, in
                                        int64_t);
 template void attention_forward<double>(double*, double*, const double*, int64_t, int64_t, int64_t,
                                         int64_t);
+template void attention_forward_cached<float>(float*, float*, const float*, int64_t, int64_t,
+                                              int64_t, int64_t, int64_t, int64_t);
+template void attention_forward_cached<double>(double*, double*, const double*, int64_t, int64_t,
+                                               int64_t, int64_t, int64_t, int64_t);
 template void attention_backward<float>(float*, float*, const float*, const float*, const float*,
                                         int64_t, int64_t, int64_t, int64_t);
 template void attention_backward<double>(double*, double*, const double*, const double*,

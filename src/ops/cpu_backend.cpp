@@ -97,6 +97,10 @@ class CpuBackend : public Backend {
                          int64_t NH) override {
     ops::attention_forward(out<T>(o), out<T>(saved), in<T>(qkv), B, T_, C, NH);
   }
+  void attention_forward_cached(void* o, void* kv, const void* qkv, int64_t B, int64_t past,
+                                int64_t Tq, int64_t maxT, int64_t C, int64_t NH) override {
+    ops::attention_forward_cached(out<T>(o), out<T>(kv), in<T>(qkv), B, past, Tq, maxT, C, NH);
+  }
   void attention_backward(void* dqkv, const void* dout, const void* qkv, const void*,
                           const void* saved, int64_t B, int64_t T_, int64_t C,
                           int64_t NH) override {

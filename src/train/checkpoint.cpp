@@ -182,7 +182,7 @@ std::optional<fs::path> latest_checkpoint(const fs::path& checkpoints_dir) {
 
 fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
                          const TrainingProgress& progress, const std::string& config_yaml,
-                         int keep_last, comm::Communicator& comm) {
+                         int keep_last, comm::Communicator& comm, const CheckpointNotes& notes) {
   const std::string name = checkpoint_dir_name(progress.step);
   const fs::path final_dir = checkpoints_dir / name;
   const fs::path tmp_dir = checkpoints_dir / (".tmp-" + name);
@@ -289,6 +289,9 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
                            {"zero_stage", engine.stage()},
                            {"world_size", comm.size()},
                            {"layout", shared ? "shared" : "per_rank"},
+                           {"reason", notes.reason},
+                           {"keep", notes.keep},
+                           {"run_state", notes.run_state},
                            {"config", config_yaml}};
     try {
       write_file_atomically(tmp_dir / "meta.json", meta.dump(2) + "\n");
@@ -369,6 +372,14 @@ CheckpointMeta parse_checkpoint_meta(const fs::path& path) {
 }  // namespace
 
 CheckpointMeta read_checkpoint_meta(const fs::path& path) { return parse_checkpoint_meta(path); }
+
+nlohmann::json read_checkpoint_run_state(const fs::path& checkpoint_dir) {
+  std::ifstream in(checkpoint_dir / "meta.json");
+  const nlohmann::json meta = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!meta.is_object()) return nlohmann::json::object();
+  const auto it = meta.find("run_state");
+  return it != meta.end() && it->is_object() ? *it : nlohmann::json::object();
+}
 
 TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine,
                                  comm::Communicator& comm) {

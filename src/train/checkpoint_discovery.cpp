@@ -316,6 +316,14 @@ void write_latest(const fs::path& checkpoints_dir, const std::string& checkpoint
   write_file_atomically(latest, checkpoint_name + "\n");
 }
 
+bool kept_from_rotation(const fs::path& dir) {
+  std::ifstream in(dir / "meta.json");
+  const nlohmann::json meta = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!meta.is_object()) return false;
+  const auto keep = meta.find("keep");
+  return keep != meta.end() && keep->is_boolean() && keep->get<bool>();
+}
+
 void rotate_checkpoints(const fs::path& checkpoints_dir, int64_t saved_step, int keep_last) {
   auto dirs = list_checkpoint_dirs(checkpoints_dir);
   std::reverse(dirs.begin(), dirs.end());
@@ -324,6 +332,8 @@ void rotate_checkpoints(const fs::path& checkpoints_dir, int64_t saved_step, int
     if (d.step > saved_step) continue;  // never a later step: it is not ours to delete
     // Only complete checkpoints count, so damaged ones never push intact ones out.
     if (!checkpoint_incomplete_reason(d.path).empty()) continue;
+    // Epoch checkpoints the user asked for stay, and leave keep_last to the others.
+    if (kept_from_rotation(d.path)) continue;
     if (++kept <= std::max(1, keep_last)) continue;
     std::error_code ec;
     fs::remove_all(d.path, ec);

@@ -68,6 +68,19 @@ std::string format_summary_line(const SummaryRecord& r) {
   return line + " peak_device_used_gib=" + fmt("%.3f", r.peak_device_used_gib);
 }
 
+std::string format_retention_line(const RetentionRecord& r) {
+  std::string line = "retention file=" + r.file + " step=" + std::to_string(r.step) +
+                     " epoch=" + std::to_string(r.epoch) +
+                     " eval_loss=" + fmt("%.4f", r.eval_loss) +
+                     " eval_ppl=" + fmt("%.2f", r.eval_ppl);
+  if (r.before_eval_loss && r.before_eval_ppl) {
+    line += " before_eval_loss=" + fmt("%.4f", *r.before_eval_loss) +
+            " before_eval_ppl=" + fmt("%.2f", *r.before_eval_ppl);
+  }
+  if (r.retention_pct) line += " retention_pct=" + fmt("%.1f", *r.retention_pct);
+  return line;
+}
+
 MetricsLog::MetricsLog(const std::filesystem::path& jsonl_path, bool enabled) : enabled_(enabled) {
   if (!enabled_) return;
   out_.open(jsonl_path, std::ios::app);
@@ -157,6 +170,32 @@ void MetricsLog::summary(const SummaryRecord& r) {
   }
   write(record);
   runtime::log().info(format_summary_line(r));
+}
+
+void MetricsLog::retention(const RetentionRecord& r) {
+  if (!enabled_) return;
+  const std::string prefix = "retention/" + r.file + "/";
+  nlohmann::json record = {{"type", "retention"},
+                           {"step", r.step},
+                           {"epoch", r.epoch},
+                           {"file", r.file},
+                           {prefix + "eval_loss", r.eval_loss},
+                           {prefix + "eval_ppl", r.eval_ppl},
+                           {prefix + "eval_samples", r.eval_samples}};
+  if (r.before_eval_loss) record[prefix + "before_eval_loss"] = *r.before_eval_loss;
+  if (r.before_eval_ppl) record[prefix + "before_eval_ppl"] = *r.before_eval_ppl;
+  if (r.retention_pct) record[prefix + "retention_pct"] = *r.retention_pct;
+  write(record);
+  runtime::log().info(format_retention_line(r));
+  if (r.retention_pct && *r.retention_pct < kRetentionWarningPct) {
+    runtime::log().warn(
+        "warning: retention of {} is {:.1f}% (below {:.0f}%) after epoch {}: perplexity {:.2f} "
+        "against "
+        "{:.2f} before training; fine-tuning is overwriting what the model knew of this data "
+        "(lower train.lr or train.epochs, or mix some of it into the training data)",
+        r.file, *r.retention_pct, kRetentionWarningPct, r.epoch, r.eval_ppl,
+        r.before_eval_ppl.value_or(0.0));
+  }
 }
 
 void MetricsLog::event(const nlohmann::json& fields) { write(fields); }

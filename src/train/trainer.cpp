@@ -24,6 +24,7 @@
 #include "zerotune/train/model_init.hpp"
 #include "zerotune/train/nonfinite_guard.hpp"
 #include "zerotune/train/resume.hpp"
+#include "zerotune/train/retention_check.hpp"
 #include "zerotune/train/run_figures.hpp"
 #include "zerotune/train/zero_engine.hpp"
 
@@ -124,9 +125,11 @@ class Trainer {
           resolve_data_file(cfg_.data.eval_file, "validation", ctx, 256, cfg_.train.seed + 12);
       eval_file_ = open_token_file(eval_path, cfg_.model, "data.eval_file");
     }
+    retention_ = std::make_unique<RetentionCheck>(cfg_.data.retention_files, cfg_.model);
     // Activations follow the longest row of the data, not the position table's length.
     data_seq_len_ = train_file_->info().seq_len;
     if (eval_file_) data_seq_len_ = std::max(data_seq_len_, eval_file_->info().seq_len);
+    data_seq_len_ = std::max(data_seq_len_, retention_->max_seq_len());
     model::Gpt2Options model_options;
     model_options.max_tokens = std::min(data_seq_len_, shape_.seq_len);
     model_options.activation_checkpointing = cfg_.train.activation_checkpointing;
@@ -148,6 +151,7 @@ class Trainer {
       return log_early_stop(progress.step, stop);
     }
     train_loader_->seek(progress.position);
+    if (progress.step == 0) evaluate_retention(0, 0);  // the "before" of the forgetting check
     RunClock clock(carried_totals(progress), total_steps_);
     clock_ = &clock;
 
@@ -157,6 +161,7 @@ class Trainer {
         end_epoch(progress);
         if (cfg_.train.eval_strategy == "epoch")
           evaluate(progress.step, progress.position.epoch + 1);
+        evaluate_retention(progress.step, progress.position.epoch + 1);
         progress.position = train_loader_->position();
         if (cfg_.checkpoint.save_strategy == "epoch") save(progress, "epoch");
         continue;
@@ -187,7 +192,9 @@ class Trainer {
           progress.step < total_steps_) {
         evaluate(progress.step, progress.position.epoch + 1);
       }
-      if (cfg_.checkpoint.save_strategy == "steps" && cfg_.checkpoint.every_n_steps > 0 &&
+      // Interval checkpoints also under save_strategy epoch: rolling ones between the kept
+      // epoch checkpoints, for preemption.
+      if (cfg_.checkpoint.save_strategy != "no" && cfg_.checkpoint.every_n_steps > 0 &&
           progress.step % cfg_.checkpoint.every_n_steps == 0 && progress.step < total_steps_) {
         save(progress, "interval");
       }
@@ -197,6 +204,7 @@ class Trainer {
     if (progress.position.consumed_samples > 0 || !ended_an_epoch_) {
       if (epoch_complete(progress.position)) end_epoch(progress);
       if (cfg_.train.eval_strategy != "no") evaluate(progress.step, progress.position.epoch + 1);
+      evaluate_retention(progress.step, progress.position.epoch + 1);
     }
     if (cfg_.checkpoint.save_strategy != "no") save(progress, "end");
     if (cfg_.checkpoint.export_hf) {
@@ -350,6 +358,10 @@ class Trainer {
     }
     TrainingProgress p = load_checkpoint(*from, *engine_, comm_);
     loss_scaler_.restore(p.loss_scale);
+    // Rank 0 reads what the run kept in meta.json; every rank takes the same.
+    const std::string run_state = comm::broadcast_string(
+        comm_, comm_.rank() == 0 ? read_checkpoint_run_state(*from).dump() : std::string());
+    retention_->restore(nlohmann::json::parse(run_state, nullptr, false), p.step);
     resumed_from_ = std::filesystem::absolute(*from);
     set_aside_checkpoints_after(ctx_.job_dir.checkpoints(), p.step, comm_);
     runtime::log().info("resumed from step {} (checkpoint {}, epoch {}, consumed_samples {})",
@@ -467,14 +479,30 @@ class Trainer {
     if (clock_) clock_->exclude(e.seconds);
   }
 
+  // The forgetting check of data.retention_files; its time is not training time.
+  void evaluate_retention(int64_t step, int64_t epoch) {
+    if (retention_->empty()) return;
+    const double seconds = retention_->evaluate(*model_, *engine_, comm_, cfg_.data,
+                                                cfg_.train.micro_batch_size, step, epoch, metrics_);
+    if (clock_) clock_->exclude(seconds);
+  }
+
   void save(const TrainingProgress& p, const char* reason) {
     const auto t0 = Clock::now();
     comm::ScopedTimeout slow_io(comm_, std::chrono::seconds(cfg_.comm.checkpoint_timeout_s));
     TrainingProgress with_scale = p;
     with_scale.loss_scale = loss_scaler_.state();
+    CheckpointNotes notes;
+    notes.reason = reason;
+    // save_strategy epoch asks for every epoch's checkpoint: keep_last does not rotate them
+    // (the last epoch's is the one saved at the end).
+    const std::string why = reason;
+    notes.keep = cfg_.checkpoint.save_strategy == "epoch" &&
+                 (why == "epoch" || (why == "end" && epoch_complete(p.position)));
+    retention_->store(notes.run_state);
     const auto dir =
         save_checkpoint(ctx_.job_dir.checkpoints(), *engine_, with_scale, config::to_yaml(cfg_),
-                        static_cast<int>(cfg_.checkpoint.keep_last), comm_);
+                        static_cast<int>(cfg_.checkpoint.keep_last), comm_, notes);
     runtime::log().info("checkpoint saved at step {} (reason: {}) dir={} seconds={:.2f}", p.step,
                         reason, dir.string(), seconds_since(t0));
     metrics_.event(
@@ -494,6 +522,7 @@ class Trainer {
   std::unique_ptr<model::Gpt2Model> model_;
   std::shared_ptr<const data::TokenFile> train_file_, eval_file_;
   std::unique_ptr<data::BatchLoader> train_loader_;
+  std::unique_ptr<RetentionCheck> retention_;
   int64_t total_steps_ = 0;
   std::vector<int32_t> targets_;
   std::unique_ptr<LrSchedule> schedule_;

@@ -312,4 +312,60 @@ BOOST_AUTO_TEST_CASE(command_prints_the_table) {
   BOOST_TEST(captured.str().find("| zero2-offload ") != std::string::npos);
 }
 
+// The forgetting check: the .out's retention lines and metrics.jsonl's retention records give
+// the same table; a resumed .out segment without the before line takes it from the later
+// lines. Figures by hand: retention = 100 * before ppl / after ppl.
+BOOST_AUTO_TEST_CASE(retention_table_from_out_and_metrics_jsonl) {
+  zerotune::testing::ScratchDir dir("zt-report");
+  zerotune::testing::write_text_file(
+      dir / "job.out",
+      "run strategy=dp zero_stage=0 world_size=1 params=1000 train_file=squad.h5\n"
+      "retention file=wiki step=0 epoch=0 eval_loss=3.0000 eval_ppl=20.09\n"
+      "step=2/4 epoch=1 loss=2.5\n"
+      "retention file=wiki step=2 epoch=1 eval_loss=3.2000 eval_ppl=24.53 "
+      "before_eval_loss=3.0000 before_eval_ppl=20.09 retention_pct=81.9\n"
+      "step=4/4 epoch=2 loss=2.0\n"
+      "retention file=wiki step=4 epoch=2 eval_loss=3.5000 eval_ppl=33.12 "
+      "before_eval_loss=3.0000 before_eval_ppl=20.09 retention_pct=60.7\n"
+      "warning: retention of wiki is 60.7% (below 80%) after epoch 2\n");
+  std::filesystem::create_directories(dir / "run");
+  zerotune::testing::write_text_file(
+      dir / "run" / "metrics.jsonl",
+      "{\"type\":\"config\",\"strategy\":\"dp\",\"world_size\":1}\n"
+      "{\"type\":\"step\",\"step\":2,\"loss\":2.5}\n"
+      "{\"type\":\"retention\",\"step\":2,\"epoch\":1,\"file\":\"wiki\","
+      "\"retention/wiki/eval_loss\":3.2,\"retention/wiki/eval_ppl\":24.53,"
+      "\"retention/wiki/before_eval_loss\":3.0,\"retention/wiki/before_eval_ppl\":20.09,"
+      "\"retention/wiki/retention_pct\":81.9}\n"
+      "{\"type\":\"retention\",\"step\":4,\"epoch\":2,\"file\":\"wiki\","
+      "\"retention/wiki/eval_loss\":3.5,\"retention/wiki/eval_ppl\":33.12,"
+      "\"retention/wiki/before_eval_loss\":3.0,\"retention/wiki/before_eval_ppl\":20.09,"
+      "\"retention/wiki/retention_pct\":60.7}\n");
+  const RunResults out = read_run_results(dir / "job.out");
+  const RunResults jsonl = read_run_results(dir / "run");
+  for (const RunResults* run : {&out, &jsonl}) {
+    BOOST_REQUIRE(run->retention.count("wiki") == 1u);
+    const RetentionFigures& f = run->retention.at("wiki");
+    BOOST_TEST(*f.before_eval_loss == 3.0);
+    BOOST_TEST(f.eval_loss_by_epoch.at(2) == 3.5);
+    BOOST_TEST(f.retention_pct_by_epoch.at(1) == 81.9);
+    BOOST_TEST(f.retention_pct_by_epoch.at(2) == 60.7);
+  }
+  const std::string md = render_report({out, jsonl});
+  const size_t at = md.find("## Retention");
+  BOOST_REQUIRE(at != std::string::npos);
+  const auto rows = table_cells(md.substr(at, md.find("\n- ", at) - at));
+  BOOST_REQUIRE(rows.size() == 3u);
+  BOOST_TEST(rows[0] == (Row{"run", "file", "Eval Loss (before)", "Eval Loss (final)",
+                             "Retention % (epoch 1)", "Retention % (epoch 2)"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(rows[1] == (Row{"job", "wiki", "3.0000", "3.5000", "81.9", "60.7"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(rows[2] == (Row{"run", "wiki", "3.0000", "3.5000", "81.9", "60.7"}),
+             boost::test_tools::per_element());
+  // Runs without the check have no retention table.
+  BOOST_TEST(render_report({read_run_results(report_fixture("dp-4gpu"))}).find("## Retention") ==
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

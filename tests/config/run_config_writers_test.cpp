@@ -18,7 +18,13 @@ RunConfig all_fields_changed() {
   RunConfig c;
   c.source = "changed.yaml";
   c.model = {"gpt2", 12, 12, 768, 1024, 50257, "weights/gpt2.safetensors", 0.015};
-  c.data = {"data/wiki train.h5", "data/wiki.valid.h5", 500, false, false, 0};
+  c.data = {"data/wiki train.h5",
+            "data/wiki.valid.h5",
+            500,
+            {"wiki test.h5", "b,c.h5", "[x].h5", "null", "- dash.h5"},
+            false,
+            false,
+            0};
   c.train.micro_batch_size = 8;
   c.train.global_batch_size = 64;
   c.train.epochs = 3;
@@ -48,7 +54,7 @@ RunConfig all_fields_changed() {
 
 // Field count per section, from run_config.hpp by hand.
 const std::map<std::string, size_t> kFieldsPerSection = {
-    {"model", 8},      {"data", 6}, {"train", 21}, {"fp16", 5},    {"zero", 7},
+    {"model", 8},      {"data", 7}, {"train", 21}, {"fp16", 5},    {"zero", 7},
     {"checkpoint", 4}, {"comm", 2}, {"log", 1},    {"monitor", 1}, {"run", 3}};
 
 // The rows of each "## section" table of the reference: section -> keys in order.
@@ -113,7 +119,7 @@ BOOST_AUTO_TEST_CASE(reference_table_lists_every_field_of_every_section) {
       total += it->second.size();
     }
   }
-  BOOST_TEST(total == 58u);
+  BOOST_TEST(total == 59u);
 }
 
 BOOST_AUTO_TEST_CASE(reference_row_shows_type_default_and_meaning) {
@@ -123,6 +129,8 @@ BOOST_AUTO_TEST_CASE(reference_row_shows_type_default_and_meaning) {
   BOOST_TEST(md.find("| `lr` | positive number | `3e-04` | peak learning rate |") !=
              std::string::npos);
   BOOST_TEST(md.find("| `eval_file` | string | `\"\"` |") != std::string::npos);
+  BOOST_TEST(md.find("| `retention_files` | list of non-empty strings | `[]` |") !=
+             std::string::npos);
 }
 
 // docs/config-reference.md is reference_markdown()'s output, committed. When they differ the

@@ -12,6 +12,7 @@
 #include "gradcheck.hpp"
 #include "zerotune/model/gpt2.hpp"
 #include "zerotune/model/gpt2_model.hpp"
+#include "zerotune/model/text_generation.hpp"
 #include "zerotune/ops/backend.hpp"
 #include "zerotune/runtime/cuda_device.hpp"
 
@@ -192,6 +193,33 @@ BOOST_AUTO_TEST_CASE(runs_are_bit_identical_and_checkpointing_changes_nothing) {
     BOOST_TEST(first.grads[u] == second.grads[u], "unit " << u);
     BOOST_TEST(first.grads[u] == recomputed.grads[u], "unit " << u);
   }
+}
+
+// Decoding with the KV cache on the GPU (the backend's cached attention, fp32): greedy tokens
+// equal the full-forward path's, and the work is the prompt once plus one position a token.
+BOOST_AUTO_TEST_CASE(kv_cache_decoding_gives_the_full_forward_tokens) {
+  auto device = runtime::make_cuda_device(0);
+  auto backend = ops::make_cuda_backend(*device, DType::kFloat32);
+  auto params = weights();
+  for (auto& unit : params) {
+    for (float& v : unit) v *= 4.0f;  // sharp logits: no near-ties for argmax
+  }
+  GpuParameters source(*backend, params);
+  const std::vector<int32_t> prompt = {5, 17, 300, 2, 999};
+  const int64_t n = 20;
+  std::vector<std::vector<int32_t>> ids;
+  std::vector<int64_t> positions;
+  for (bool cached : {false, true}) {
+    Gpt2Options options;
+    options.kv_cache = cached;
+    Gpt2Model model(kShape, 1, *backend, options);
+    TokenSampler greedy(SamplingSettings{});
+    ids.push_back(generate_tokens(model, source, prompt, n, -1, greedy).new_ids);
+    positions.push_back(model.positions_processed());
+  }
+  BOOST_TEST(ids[0].size() == static_cast<size_t>(n));
+  BOOST_TEST(ids[1] == ids[0], boost::test_tools::per_element());
+  BOOST_TEST(positions[1] == static_cast<int64_t>(prompt.size()) + n - 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -123,4 +123,37 @@ BOOST_AUTO_TEST_CASE(float_matches_double) {
   BOOST_TEST(max_relative_error(std::vector<double>(dqkvf.begin(), dqkvf.end()), dqkv) < 1e-5);
 }
 
+// Decoding with a KV cache: the positions fed in pieces (2, then 1, then 2) give the rows the
+// definition gives for the whole sequence, and the cache ends up holding every position's k
+// and v.
+BOOST_AUTO_TEST_CASE(cached_forward_in_pieces_matches_the_definition) {
+  std::mt19937_64 rng(25);
+  const auto qkv = random_vector(B * T * 3 * C, rng, -2.0, 2.0);
+  const auto want = naive_attention(qkv);
+  const int64_t maxT = T + 2;  // room to spare: the cache's stride is maxT, not T
+  auto kv = nan_vector(B * 2 * maxT * C);
+  std::vector<double> out(B * T * C);
+  int64_t past = 0;
+  for (int64_t piece : {2, 1, 2}) {
+    std::vector<double> q(B * piece * 3 * C), o = nan_vector(B * piece * C);
+    for (int64_t b = 0; b < B; ++b) {
+      std::copy_n(&qkv[(b * T + past) * 3 * C], piece * 3 * C, &q[b * piece * 3 * C]);
+    }
+    attention_forward_cached(o.data(), kv.data(), q.data(), B, past, piece, maxT, C, NH);
+    for (int64_t b = 0; b < B; ++b) {
+      std::copy_n(&o[b * piece * C], piece * C, &out[(b * T + past) * C]);
+    }
+    past += piece;
+  }
+  BOOST_TEST(max_relative_error(out, want) < 1e-13);
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t t = 0; t < T; ++t) {
+      for (int64_t c = 0; c < C; ++c) {
+        BOOST_TEST(kv[(b * 2 * maxT + t) * C + c] == qkv[(b * T + t) * 3 * C + C + c]);
+        BOOST_TEST(kv[((b * 2 + 1) * maxT + t) * C + c] == qkv[(b * T + t) * 3 * C + 2 * C + c]);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

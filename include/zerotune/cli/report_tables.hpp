@@ -7,6 +7,8 @@
 //     DP
 //   workshop table: Train Loss (final), Eval Loss per epoch, Training Speed (samples/s),
 //     Evaluation Speed (samples/s), Steps per Epoch
+//   retention table (runs with data.retention_files only): per run and file, the eval loss
+//     before training and after the last epoch, and the retention % of each epoch
 //
 // Speed vs DP = the reference run's time/epoch / this run's. The reference is the first
 // stage-0 run of the same model, data (token file and row length) and global batch; without

@@ -25,6 +25,14 @@ struct RunSegment {
   std::optional<int64_t> global_batch_size;
 };
 
+// One file of the run's forgetting check (data.retention_files), from its retention records.
+struct RetentionFigures {
+  std::optional<double> before_eval_loss;  // before the first step
+  std::optional<double> before_eval_ppl;
+  std::map<double, double> eval_loss_by_epoch;  // after each epoch (the last record of each)
+  std::map<double, double> retention_pct_by_epoch;
+};
+
 struct RunResults {
   std::string name;  // the run directory's name, or the .out file's name without .out
   std::vector<RunSegment> segments;
@@ -45,7 +53,8 @@ struct RunResults {
   std::map<double, double> eval_loss_by_epoch;  // the last eval of each epoch
   std::map<double, double> eval_samples_per_s_by_epoch;
   std::map<int64_t, double> eval_loss_by_step;
-  std::map<int64_t, double> epoch_time_by_epoch;  // epoch records: complete epochs
+  std::map<int64_t, double> epoch_time_by_epoch;      // epoch records: complete epochs
+  std::map<std::string, RetentionFigures> retention;  // by file name (retention/<file>/...)
 
   // Run totals of the last step record that carries them (metrics.jsonl), or its elapsed=.
   std::optional<double> step_train_time_s;

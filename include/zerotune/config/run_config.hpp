@@ -27,6 +27,8 @@ struct DataConfig {
   std::string train_file;  // HDF5 token file (zerotune prep); "synthetic" = built-in demo corpus
   std::string eval_file;   // optional; "" = no eval
   int64_t eval_max_samples = 0;  // > 0: evaluate on the first N examples (whole eval batches)
+  // Token files of other data evaluated before training and after each epoch (forgetting).
+  std::vector<std::string> retention_files;
   bool shuffle = true;
   bool drop_last = true;
   int64_t prefetch_steps = 2;
@@ -139,7 +141,8 @@ struct RunConfig {
 
 // Reads YAML text (source names it in errors), applies overrides, validates every field.
 // An override is "section.key=value" (a leading "--set " or "--set=" is allowed), the value read
-// as a YAML scalar with the same checks as in a file. Throws InputError
+// as a YAML scalar with the same checks as in a file (a list field: comma-separated items or a
+// flow sequence). Throws InputError
 // "source:line: section.key: expected ..., got ..." ("--set section.key: ..." for overrides).
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& source,
                            const std::vector<std::string>& overrides = {});

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "zerotune/config/yaml_document.hpp"
 
@@ -19,6 +20,9 @@ bool read_scalar(const YamlNode& node, uint64_t& out);
 bool read_scalar(const YamlNode& node, double& out);
 bool read_scalar(const YamlNode& node, bool& out);
 bool read_scalar(const YamlNode& node, std::string& out);
+// A list of strings: a sequence of scalars (block `- a` lines or flow `[a, b]`); null reads as
+// the empty list. A lone scalar, a mapping or a sequence holding one is not a list of strings.
+bool read_scalar(const YamlNode& node, std::vector<std::string>& out);
 
 // The value as a YAML scalar that read_scalar reads back exactly: doubles in the shortest form
 // that round-trips ("0.0003", "1e-08", "2.0"), strings plain where that cannot be misread as
@@ -28,5 +32,8 @@ std::string format_scalar(uint64_t value);
 std::string format_scalar(double value);
 std::string format_scalar(bool value);
 std::string format_scalar(const std::string& value);
+// A flow sequence "[a.h5, \"b,c.h5\"]" ("[]" when empty), each item as format_scalar writes
+// it.
+std::string format_scalar(const std::vector<std::string>& values);
 
 }  // namespace zerotune::config

@@ -41,6 +41,10 @@ struct Gpt2Options {
   // so it runs once per forward. keep_logits gives it a buffer of its own instead: the logits
   // stay readable and backward() may run again on the same forward.
   bool keep_logits = false;
+  // Keep every block's K and V of up to max_batch x max_tokens positions, for decoding with
+  // forward_cached() (text generation): 2 x n_layer x max_batch x max_tokens x n_embd more
+  // elements.
+  bool kv_cache = false;
 };
 
 class Gpt2Model {
@@ -64,6 +68,23 @@ class Gpt2Model {
   LossSum forward(const int32_t* ids, const int32_t* labels, int64_t B, int64_t Tlen,
                   ParameterSource<void>& params);
 
+  // Decoding with the KV cache (Gpt2Options::kv_cache): the forward of the Tnew tokens per row
+  // that follow the cached_tokens() positions already in the cache (B the same in every call
+  // since reset_cache()). Positions are cached_tokens() .. + Tnew - 1; each attends to the
+  // cached ones and to its own predecessors, and their K and V join the cache, so a new token
+  // costs one position's forward, not the whole text's. Same sequence of ops as forward()
+  // (no loss: labels are absent); logits() holds the [B*Tnew] new rows. Throws
+  // std::invalid_argument past max_tokens cached positions (reset_cache() and start again
+  // from a shorter context) or without a cache; backward() after it is a std::logic_error.
+  void forward_cached(const int32_t* ids, int64_t B, int64_t Tnew, ParameterSource<void>& params);
+  void reset_cache();
+  int64_t cached_tokens() const;
+  bool has_kv_cache() const;
+  int64_t max_tokens() const;
+  // Rows x tokens run through forward() and forward_cached() since construction: the work
+  // that decoding tests count.
+  int64_t positions_processed() const;
+
   // Logits of the last forward, [B*Tlen, logits_stride()] in the backend's memory, compute
   // dtype. Valid until the next forward(), or backward() without keep_logits.
   const void* logits() const;
@@ -76,6 +97,11 @@ class Gpt2Model {
   void backward(double loss_scale, ParameterSource<void>& params, GradientSink<void>& sink);
 
  private:
+  // The one forward sequence of forward() (past < 0) and forward_cached() (past: the cached
+  // positions the new ones follow).
+  LossSum run_forward(const int32_t* ids, const int32_t* labels, int64_t B, int64_t Tlen,
+                      ParameterSource<void>& params, int64_t past);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -4,8 +4,12 @@
 //   set of most likely tokens whose probabilities sum to >= top_p (1: all) -> renormalise ->
 //   draw one token.
 // Greedy takes the argmax (the lowest id among equal logits, as torch.argmax).
-// Each new token runs a full forward over the (last seq_len) tokens: there is no KV cache,
-// so a sequence of n tokens costs O(n^2) forwards' worth of work.
+// With a model built with Gpt2Options::kv_cache the prompt runs through the model once and
+// each new token costs one position's forward (its attention reads the cached keys and
+// values): n tokens cost n positions, linear in the length. Without a cache each new token
+// runs a full forward over the (last seq_len) tokens, n^2 / 2 positions in all. Past seq_len
+// tokens both keep the last seq_len as the context (GPT-2's positions are absolute, so the
+// cache then starts again from them for each token) and give the same tokens.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +45,8 @@ struct Generation {
 };
 
 // Appends up to max_new_tokens ids to prompt (non-empty), stopping after eos_token_id (>= 0).
-// model must hold activations for 1 x shape.seq_len tokens and compute in fp32 (the logits
+// model must hold activations for 1 x shape.seq_len tokens (with a KV cache: the context is
+// at most its max_tokens) and compute in fp32 (the logits
 // are read as floats, from the backend's memory); a longer text keeps its last seq_len tokens
 // as the context.
 Generation generate_tokens(Gpt2Model& model, ParameterSource<void>& params,

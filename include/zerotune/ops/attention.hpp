@@ -20,6 +20,18 @@ template <typename T>
 void attention_forward(T* out, T* att, const T* qkv, int64_t B, int64_t Tlen, int64_t C,
                        int64_t NH);
 
+// Decoding with a KV cache: the forward above for Tq new positions of each row, whose first
+// `past` positions went through earlier calls. kv[B, 2, maxT, C] holds per row the keys
+// (kv[b][0]) and values (kv[b][1]) of positions 0 .. past-1; the new positions' k and v (from
+// qkv[B, Tq, 3C], positions past .. past+Tq-1) are written there first, then per head
+//   S[i, s] = (q_i . k_s) / sqrt(hd)    for s <= past + i
+//   out[i]  = sum_s softmax_s(S[i, s]) v_s
+// out[B, Tq, C] is OVERWRITTEN. past + Tq <= maxT. Work is O(Tq * (past + Tq) * C): one new
+// position costs one row of scores over the cache, not the whole sequence again.
+template <typename T>
+void attention_forward_cached(T* out, T* kv, const T* qkv, int64_t B, int64_t past, int64_t Tq,
+                              int64_t maxT, int64_t C, int64_t NH);
+
 template <typename T>
 void attention_backward(T* dqkv, T* scratch, const T* dout, const T* qkv, const T* att, int64_t B,
                         int64_t Tlen, int64_t C, int64_t NH);

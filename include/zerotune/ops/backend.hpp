@@ -88,6 +88,14 @@ class Backend {
   virtual size_t attention_saved_bytes(int64_t B, int64_t T, int64_t NH) const = 0;
   virtual void attention_forward(void* out, void* saved, const void* qkv, int64_t B, int64_t T,
                                  int64_t C, int64_t NH) = 0;
+  // Decoding with a KV cache (ops/attention.hpp attention_forward_cached): kv [B, 2, maxT, C]
+  // (A) gains the k and v of qkv's Tq positions at past.., out [B, Tq, C] their attention over
+  // positions 0..past+i. The CPU backend runs the CPU op; this default, for a backend without
+  // a kernel of its own, stages the buffers through host memory and runs the CPU op there
+  // (fp32 compute only; still one position's work per new token, plus the copies).
+  virtual void attention_forward_cached(void* out, void* kv, const void* qkv, int64_t B,
+                                        int64_t past, int64_t Tq, int64_t maxT, int64_t C,
+                                        int64_t NH);
   // dqkv (A) overwritten.
   virtual void attention_backward(void* dqkv, const void* dout, const void* qkv, const void* out,
                                   const void* saved, int64_t B, int64_t T, int64_t C,

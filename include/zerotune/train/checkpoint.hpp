@@ -2,7 +2,8 @@
 // directory"). A checkpoint is a directory checkpoints/step-NNNNNN/ with
 //   state.h5    /units/<unit>/params, /units/<unit>/<optimizer state> as GLOBAL flat float32
 //               arrays in layout order; attributes: progress and model shape
-//   meta.json   the same progress in plain text, plus the resolved config
+//   meta.json   the same progress in plain text, plus the resolved config, the reason of the
+//               save, whether rotation keeps it ("keep") and the run's run_state
 // At more than one rank each rank writes state-rank-NNNNN.h5 holding its slices (same
 // dataset shapes, unwritten chunks cost nothing) and a reader picks the slices it needs:
 // independent files fail independently, where one shared file written through MPI-IO left
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -36,11 +38,26 @@ struct TrainingProgress {
   LossScaleState loss_scale;      // restored only by fp16 runs; absent in older checkpoints
 };
 
-// Saves and returns the checkpoint directory. Collective. keep_last >= 1 older ones are kept.
+// What meta.json records beside the model state: why the checkpoint was saved, whether the
+// keep_last rotation must leave it, and run figures a resume continues from.
+struct CheckpointNotes {
+  std::string reason = "end";  // interval | epoch | end | preempted
+  // An epoch-end checkpoint of checkpoint.save_strategy epoch: never rotated away by
+  // keep_last, and not counted among its keep_last (rotate_checkpoints).
+  bool keep = false;
+  nlohmann::json run_state = nlohmann::json::object();  // e.g. the retention check's "before"
+};
+
+// Saves and returns the checkpoint directory. Collective. The newest keep_last >= 1
+// checkpoints that are not kept (notes.keep) survive the rotation, kept ones all do.
 std::filesystem::path save_checkpoint(const std::filesystem::path& checkpoints_dir,
                                       ZeroEngine& engine, const TrainingProgress& progress,
                                       const std::string& config_yaml, int keep_last,
-                                      comm::Communicator& comm);
+                                      comm::Communicator& comm, const CheckpointNotes& notes = {});
+
+// The run_state object of a checkpoint's meta.json; an empty object when it has none (older
+// checkpoints) or the file cannot be read (load_checkpoint reports that).
+nlohmann::json read_checkpoint_run_state(const std::filesystem::path& checkpoint_dir);
 
 // checkpoints/latest resolved, if it names a complete checkpoint.
 std::optional<std::filesystem::path> latest_checkpoint(

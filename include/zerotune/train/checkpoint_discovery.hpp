@@ -78,9 +78,15 @@ std::string set_aside_later_checkpoints(const std::filesystem::path& checkpoints
 // so the pointer can be written without deleting anything a user put there. Rank 0 only.
 void write_latest(const std::filesystem::path& checkpoints_dir, const std::string& checkpoint_name);
 
+// Whether a checkpoint's meta.json marks it "keep": true (an epoch checkpoint of
+// checkpoint.save_strategy epoch), which rotate_checkpoints never deletes.
+bool kept_from_rotation(const std::filesystem::path& dir);
+
 // After saving step `saved_step`: keeps the newest keep_last checkpoints of steps up to
-// saved_step (it included) by step number, deletes older ones, and never touches a
-// checkpoint of a later step or anything that is not a step-* directory. Rank 0 only.
+// saved_step (it included) by step number among those not kept_from_rotation, deletes older
+// ones of them, and never touches a kept checkpoint, a checkpoint of a later step or anything
+// that is not a step-* directory (Hugging Face's save_total_limit, except that it counts and
+// deletes epoch checkpoints too: docs/slurm.md). Rank 0 only.
 void rotate_checkpoints(const std::filesystem::path& checkpoints_dir, int64_t saved_step,
                         int keep_last);
 

@@ -52,6 +52,26 @@ struct EvalRecord {
   int64_t eval_samples = 0;
 };
 
+// One file of data.retention_files evaluated (the forgetting check): before the first step
+// (epoch 0, no before_* figures) or after an epoch. In metrics.jsonl the figures are named
+// retention/<file>/<figure>, as Hugging Face names a metric of one of several eval sets
+// (docs/metrics.md):
+//   retention_pct = 100 * before_eval_ppl / eval_ppl   (100: nothing forgotten; above 100: better)
+struct RetentionRecord {
+  int64_t step = 0;
+  int64_t epoch = 0;  // 1-based; 0 before the first step
+  std::string file;   // the token file's name without folder and extension
+  double eval_loss = 0;
+  double eval_ppl = 0;
+  int64_t eval_samples = 0;
+  std::optional<double> before_eval_loss;  // absent before the first step, or when unknown
+  std::optional<double> before_eval_ppl;
+  std::optional<double> retention_pct;
+};
+
+// Below this retention the .out gets a warning line.
+inline constexpr double kRetentionWarningPct = 80.0;
+
 // The run's figures as run_figures.hpp defines them, over every start of the run.
 struct SummaryRecord {
   double train_runtime = 0;  // train_time_s: evaluation excluded
@@ -78,6 +98,7 @@ std::string format_step_line(const StepRecord& r);
 std::string format_eval_line(const EvalRecord& r);
 std::string format_epoch_line(const EpochRecord& r);
 std::string format_summary_line(const SummaryRecord& r);
+std::string format_retention_line(const RetentionRecord& r);
 
 class MetricsLog {
  public:
@@ -88,6 +109,7 @@ class MetricsLog {
   void eval(const EvalRecord& r);
   void epoch(const EpochRecord& r);
   void summary(const SummaryRecord& r);
+  void retention(const RetentionRecord& r);  // and a warning line below kRetentionWarningPct
   void event(const nlohmann::json& fields);  // checkpoint saved, resumed, stopped, ...
 
  private:
