@@ -16,12 +16,17 @@ ratio to each; and the issue's DeepSpeed and FSDP2 figures as fixed references.
 Weak scaling (--weak-scaling): GPT-2 355M B8xT1024 bf16, stages 0, 1, 2 on 1 then 2 GPUs;
 efficiency = tokens/s per GPU on 2 / tokens/s on 1.
 
+Each run takes a minute or so for GPT-2 XL (start-up, then warm-up and measured steps). Where
+one call is limited to 10 minutes, split it: `--only zero1`, `--only zero2`, `--only zero3`,
+`--only fsdp2` in turn, then `--reuse` prints the whole comparison from the runs kept in
+--cache-dir (the prepped data is kept there too).
+
 Smoke mode (--device cpu): a tiny fp32 model on CPU ranks (T=64, B=2), FSDP2 over gloo, so
 that the commands, the parsing and the table run anywhere with MPI.
 
   python3 bench/multi_gpu_bench.py --zerotune build/zerotune --data ../shared/data
       [--only zero3] [--steps 10] [--warmup 5] [--with-stage0] [--skip-peer] [--json r.json]
-      [--weak-scaling] [--dry-run] [--device cpu]
+      [--weak-scaling] [--dry-run] [--device cpu] [--reuse]
 """
 
 import argparse
@@ -93,6 +98,8 @@ class Runner:
         if a.dry_run:
             print(shlex.join(cmd))
             return {"error": ["dry run"]}
+        if self.reused(name):
+            return self.reused(name)
         subprocess.run(["rm", "-rf", str(run_dir)], check=True)
         log(f"{name}: zerotune stage {stage} on {world} {'rank' if self.cpu else 'GPU'}(s)")
         t0 = time.time()
@@ -104,7 +111,18 @@ class Runner:
         r = read_run(run_dir, proc.stdout, B, T, a.warmup)
         log(f"{name}: {r['ms']:.1f} ms/step, {r['tokens_per_s_per_gpu']:.0f} tokens/s/GPU "
             f"({time.time() - t0:.0f} s)")
-        return r
+        return self.keep(name, r)
+
+    def reused(self, name):
+        """With --reuse, the figures an earlier call measured for run `name` (None if none)."""
+        path = self.cache / "runs" / f"{name}.result.json"
+        if self.args.reuse and path.exists():
+            return json.loads(path.read_text())
+        return None
+
+    def keep(self, name, result):
+        (self.cache / "runs" / f"{name}.result.json").write_text(json.dumps(result))
+        return result
 
     def fsdp2(self, name, model, B, T, reshard, token_file):
         a = self.args
@@ -119,6 +137,8 @@ class Runner:
         if a.dry_run:
             print(shlex.join(cmd))
             return {"error": ["dry run"]}
+        if self.reused(name):
+            return self.reused(name)
         out.unlink(missing_ok=True)
         log(f"{name}: FSDP2 reshard_after_forward={reshard} on {a.gpus} ranks")
         env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
@@ -129,7 +149,7 @@ class Runner:
             return {"error": last_lines(proc)}
         r = json.loads(out.read_text())
         log(f"{name}: {r['ms']:.1f} ms/step, {r['tokens_per_s_per_gpu']:.0f} tokens/s/GPU")
-        return r
+        return self.keep(name, r)
 
 
 def mfu(r, model, T, peak_tflops):
@@ -284,6 +304,10 @@ def main():
                                                         "zt-multi-gpu-bench"),
                     help="prepped data (kept across calls) and run directories")
     ap.add_argument("--run-timeout-s", type=int, default=540)
+    ap.add_argument("--reuse", action="store_true",
+                    help="take runs an earlier call measured (same --cache-dir) instead of "
+                         "running them again: split the work over calls with --only, then "
+                         "print the whole table with --reuse")
     args = ap.parse_args()
 
     if args.device == "cpu":

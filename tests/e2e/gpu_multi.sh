@@ -57,14 +57,20 @@ sys.exit(0 if worst < 1e-5 else 1)
 PY
 }
 
-# (a) Stages 0-3 on 2 ranks against 1 rank, same global batch.
+# (a) Stages 0-3 on 2 ranks against 1 rank, same global batch; the .out names the NCCL version,
+# and at log.level=debug carries NCCL's own topology report.
 run ref_w1 1 "$device" --set train.precision=fp32 --set zero.stage=0
+unset NCCL_DEBUG NCCL_DEBUG_SUBSYS  # log.level=debug below asks for NCCL's report itself
 for stage in 0 1 2 3; do
-  run "z${stage}_w2" 2 "$device" --set train.precision=fp32 --set zero.stage=$stage
+  debug=()
+  if [ "$stage" = 1 ]; then debug=(--set log.level=debug); fi
+  run "z${stage}_w2" 2 "$device" --set train.precision=fp32 --set zero.stage=$stage "${debug[@]}"
   same_losses ref_w1 "z${stage}_w2" || fail "stage $stage on 2 ranks differs from 1 rank"
 done
 if [ "$device" = cuda ]; then
   grep -q "nccl version=" "$SCRATCH/z3_w2.out" || fail "the .out does not print the NCCL version"
+  grep -q "NCCL INFO" "$SCRATCH/z1_w2.out" || fail "log.level=debug does not pass NCCL's report through"
+  if grep -q "NCCL INFO" "$SCRATCH/z3_w2.out"; then fail "NCCL's report in the .out at log.level=info"; fi
 fi
 
 # (b) The checkpoint matrix.
