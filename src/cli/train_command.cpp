@@ -8,8 +8,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "memory_fit.hpp"
 #include "config_agreement.hpp"
+#include "memory_fit.hpp"
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/quoted.hpp"
@@ -127,12 +127,14 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
   const std::vector<std::string>& overrides = a.overrides;
   ctx.topology = runtime::detect_topology();
   runtime::init_console_logging(ctx.topology.rank);
+  if (ctx.config.log.level == "debug") runtime::show_debug_on_console();
   if (!runtime::resolves_to_cuda(ctx.config.run.device)) {
     check_cpu_run_fits(ctx.config, overrides, ctx.topology.world_size,
                        ctx.topology.local_world_size);
   }
   comm::CommOptions comm_options;
   comm_options.timeout = std::chrono::seconds(ctx.config.comm.timeout_s);
+  comm_options.nccl_init_report = ctx.config.log.level == "debug";
   auto comm = comm::make_mpi_communicator(MPI_COMM_WORLD, comm_options);
   ctx.comm = comm.get();
   check_ranks_agree_on_config(ctx.config, *comm);

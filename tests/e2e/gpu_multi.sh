@@ -35,10 +35,11 @@ common=(--config "$SRC/tests/data/configs/tiny.yaml" --set model.seq_len=32
 
 run() {  # run NAME RANKS DEVICE ARGS...: train into $SCRATCH/NAME, losses in $SCRATCH/NAME.losses
   local name=$1 ranks=$2 dev=$3; shift 3
-  local launch=()
-  [ "$ranks" -gt 1 ] && launch=("$mpiexec" -n "$ranks" "${bind[@]}")
+  local launch=() rc=0
+  if [ "$ranks" -gt 1 ]; then launch=("$mpiexec" -n "$ranks" "${bind[@]}"); fi
   "${launch[@]}" "$ZT" train "${common[@]}" --set run.device="$dev" "$@" --run-dir "$SCRATCH/$name" \
-    > "$SCRATCH/$name.out" 2>&1 || { cat "$SCRATCH/$name.out"; fail "$name exited $?"; }
+    > "$SCRATCH/$name.out" 2>&1 || rc=$?
+  [ "$rc" = 0 ] || { cat "$SCRATCH/$name.out"; fail "$name exited $rc"; }
   step_losses "$SCRATCH/$name" > "$SCRATCH/$name.losses"
 }
 
