@@ -21,10 +21,10 @@ VOCAB = 50257
 N_POSITIONS = 1024
 
 
-def params_of(model):
+def params_of(model, positions=N_POSITIONS):
     """Parameters of GPT-2 `model` with tied embeddings: wte, wpe, per block 12 C^2 + 13 C, ln_f."""
     L, _, C = GPT2[model]
-    return VOCAB * C + N_POSITIONS * C + L * (12 * C * C + 13 * C) + 2 * C
+    return VOCAB * C + positions * C + L * (12 * C * C + 13 * C) + 2 * C
 
 
 def flops_per_token(model, T):
@@ -68,7 +68,8 @@ def key_values(line):
 
 def model_state_table(out_text):
     """The start-of-run memory table of a .out: per rank, the MiB of each model-state buffer
-    (every `*_mib` field of a `memory rank=R ...` line), their sum, and bytes_per_param; plus
+    (every `*_mib` field of a `memory rank=R ...` line), their sum (or the line's own
+    total_mib / model_state_mib), and bytes_per_param; plus
     the table's own theory line (`memory stage=...`) as written."""
     ranks, theory = {}, {}
     for line in out_text.splitlines():
@@ -77,7 +78,10 @@ def model_state_table(out_text):
         fields = key_values(line)
         if "rank" in fields:
             mib = {k: float(v) for k, v in fields.items() if k.endswith("_mib")}
-            ranks[int(fields["rank"])] = {"mib": mib, "total_mib": sum(mib.values()),
+            # A line that states its own total is taken at its word (no double count).
+            total = mib.pop("total_mib", None)
+            total = mib.pop("model_state_mib", total)
+            ranks[int(fields["rank"])] = {"mib": mib, "total_mib": total or sum(mib.values()),
                                           "bytes_per_param": float(fields.get("bytes_per_param", 0))}
         elif "stage" in fields:
             theory = fields

@@ -156,13 +156,20 @@ def mfu(r, model, T, peak_tflops):
     return r["tokens_per_s_per_gpu"] * flops_per_token(model, T) / (peak_tflops * 1e12)
 
 
-def state_text(r, model, stage, world, precision):
-    """Model-state MiB per GPU (the largest rank's) against DESIGN.md's theory."""
+def model_states(r, model, T, stage, world, precision):
+    """(measured, theory) model-state MiB per GPU: the largest rank's sum of every buffer of the
+    memory table, and DESIGN.md's bytes per parameter times the run's parameter count."""
+    params = int(r.get("table_theory", {}).get("params", 0)) or params_of(model, T)
+    measured = max(r["model_state_mib"].values())
+    return measured, theory_bytes_per_param(stage, world, precision) * params / 2**20, params
+
+
+def state_text(r, model, T, stage, world, precision):
     if not r.get("model_state_mib"):
         return "no memory table"
-    measured = max(r["model_state_mib"].values())
-    theory = theory_bytes_per_param(stage, world, precision) * params_of(model) / 2**20
-    return f"{measured:9.0f} / {theory:9.0f} MiB ({measured / theory - 1:+.1%})"
+    measured, theory, params = model_states(r, model, T, stage, world, precision)
+    return (f"{measured:9.0f} / {theory:9.0f} MiB ({measured / theory - 1:+.1%}; "
+            f"{measured * 2**20 / params:5.2f} / {theory * 2**20 / params:5.2f} B/param)")
 
 
 def print_rows(title, rows, model, T, args):
@@ -173,7 +180,7 @@ def print_rows(title, rows, model, T, args):
         if "error" in r:
             print(f"{system:34s} {world:4d} error: {' | '.join(r['error'])}")
             continue
-        states = state_text(r, model, extra["stage"], world, extra["precision"]) \
+        states = state_text(r, model, T, extra["stage"], world, extra["precision"]) \
             if "stage" in extra else ""
         print(f"{system:34s} {world:4d} {r['tokens_per_s_per_gpu']:12.0f} {r['ms']:8.1f} "
               f"{mfu(r, model, T, args.peak_tflops):6.1%} {r['alloc_gib']:9.2f} "
@@ -238,8 +245,7 @@ def main_mode(runner, args, token_file, model, B, T, precision, results):
         goals.append((f"ZeRO-3 at 0.9x ZeRO-2 or better: {ratio:.2f}x", ratio >= 0.9))
     for stage, two in by_stage.items():
         if two.get("model_state_mib"):
-            measured = max(two["model_state_mib"].values())
-            theory = theory_bytes_per_param(stage, args.gpus, precision) * params_of(model) / 2**20
+            measured, theory, _ = model_states(two, model, T, stage, args.gpus, precision)
             goals.append((f"ZeRO-{stage} model states within 5% of theory: "
                           f"{measured / theory - 1:+.1%}", abs(measured / theory - 1) <= 0.05))
     if goals:

@@ -26,7 +26,8 @@ for r in rows:
     assert len(memory) == r["world"] and sorted(map(int, r["model_state_mib"])) == list(range(r["world"])), r
     for line in memory:
         fields = dict(w.split("=", 1) for w in line.split() if "=" in w)
-        total = sum(float(v) for k, v in fields.items() if k.endswith("_mib"))
+        mib = {k: float(v) for k, v in fields.items() if k.endswith("_mib")}
+        total = mib.get("model_state_mib", mib.get("total_mib", sum(mib.values())))
         assert abs(r["model_state_mib"][fields["rank"]] - total) < 1e-9, (fields, r)
 print("benchmark rows match their runs")
 PY
