@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string_view>
 
 #include "config_agreement.hpp"
 #include "memory_fit.hpp"
@@ -197,6 +198,10 @@ int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected,
                       ZEROTUNE_VERSION, ctx.config.source, ctx.job_dir.root().string(), threads);
   runtime::log().info("device rank={} local_rank={} {}", ctx.topology.rank, ctx.topology.local_rank,
                       selected.description);
+  if (std::string_view(ctx.comm->transport()) == "nccl") {
+    runtime::log().info("nccl version={} ranks={} timeout_s={}", comm::nccl_version(),
+                        ctx.comm->size(), ctx.config.comm.timeout_s);
+  }
   runtime::log().info("{}", own_estimate_line(ctx.config, ctx.topology.world_size));
   if (!deepspeed_notes.empty()) {
     std::string keys;

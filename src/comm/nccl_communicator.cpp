@@ -21,7 +21,6 @@
 #include "../cuda/cuda_check.cuh"
 #include "nccl_check.hpp"
 #include "nccl_watchdog.hpp"
-#include "zerotune/runtime/logging.hpp"
 
 namespace zerotune::comm {
 
@@ -241,8 +240,6 @@ class NcclCommunicator : public Communicator {
     config.blocking = 0;
     ZT_NCCL_CHECK(ncclCommInitRankConfig(&comm_, size_, message.id, rank_, &config));
     settle("ncclCommInitRankConfig");
-    runtime::log().info("nccl version={} ranks={} timeout_s={}", nccl_version(), size_,
-                        options_.timeout.count());
   }
 
   // NCCL_DEBUG=INFO with NCCL_DEBUG_SUBSYS=INIT,GRAPH: NCCL prints, per rank, the devices and

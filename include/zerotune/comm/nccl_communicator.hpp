@@ -14,8 +14,9 @@
 // exit code 4 (kExitPeerFailure): the host may be blocked inside a CUDA call that will never
 // return, so nothing short of leaving the process would end the job.
 //
-// Start: rank 0 logs `nccl version=X.Y.Z ranks=N timeout_s=S` once the communicator exists;
-// with CommOptions::nccl_init_report NCCL's own topology report goes to stdout as well.
+// Start: with CommOptions::nccl_init_report, NCCL's own topology report (each rank's devices,
+// links, rings and trees) goes to stdout while the communicator is created; nccl_version()
+// names the library for the run's log.
 //
 // Host buffers (the loss, a token count, a stop flag, a path) are handed to the MPI
 // communicator it was built on (host_transport()), with MPI's host wait: one communicator
