@@ -24,11 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-GPT2 = {  # name: (n_layer, n_head, n_embd)
-    "124M": (12, 12, 768),
-    "355M": (24, 16, 1024),
-    "774M": (36, 20, 1280),
-}
+from bench_common import GPT2, VOCAB, flops_per_token, prep
 
 # name, model, micro batch, row length, precision, ZeRO stages, torch.compile too
 CONFIGS = [
@@ -38,27 +34,6 @@ CONFIGS = [
     ("355M-B4xT512-fp16", "355M", 4, 512, "fp16", [0, 1, 2], False),
     ("774M-B2xT512-fp16", "774M", 2, 512, "fp16", [3], False),
 ]
-VOCAB = 50257
-
-
-def params_of(model):
-    L, _, C = GPT2[model]
-    return VOCAB * C + 1024 * C + L * (12 * C * C + 13 * C) + 2 * C
-
-
-def flops_per_token(model, T):
-    L, _, C = GPT2[model]
-    return 6 * params_of(model) + 12 * L * C * T
-
-
-def prep(zerotune, data, T, out_dir):
-    out = out_dir / f"wikitext-{T}.h5"
-    if not out.exists():
-        subprocess.run([zerotune, "prep", "wikitext", "--input",
-                        str(data / "wikitext-2-raw" / "wiki.test.raw"), "--tokenizer",
-                        str(data / "gpt2-tokenizer"), "--seq-len", str(T), "--out", str(out)],
-                       check=True, capture_output=True)
-    return out
 
 
 def run_zerotune(zerotune, model, B, T, precision, stage, steps, token_file, run_dir):

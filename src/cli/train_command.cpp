@@ -7,9 +7,10 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string_view>
 
-#include "memory_fit.hpp"
 #include "config_agreement.hpp"
+#include "memory_fit.hpp"
 #include "zerotune/base/atomic_file.hpp"
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/quoted.hpp"
@@ -127,12 +128,14 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
   const std::vector<std::string>& overrides = a.overrides;
   ctx.topology = runtime::detect_topology();
   runtime::init_console_logging(ctx.topology.rank);
+  if (ctx.config.log.level == "debug") runtime::show_debug_on_console();
   if (!runtime::resolves_to_cuda(ctx.config.run.device)) {
     check_cpu_run_fits(ctx.config, overrides, ctx.topology.world_size,
                        ctx.topology.local_world_size);
   }
   comm::CommOptions comm_options;
   comm_options.timeout = std::chrono::seconds(ctx.config.comm.timeout_s);
+  comm_options.nccl_init_report = ctx.config.log.level == "debug";
   auto comm = comm::make_mpi_communicator(MPI_COMM_WORLD, comm_options);
   ctx.comm = comm.get();
   check_ranks_agree_on_config(ctx.config, *comm);
@@ -195,6 +198,10 @@ int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected,
                       ZEROTUNE_VERSION, ctx.config.source, ctx.job_dir.root().string(), threads);
   runtime::log().info("device rank={} local_rank={} {}", ctx.topology.rank, ctx.topology.local_rank,
                       selected.description);
+  if (std::string_view(ctx.comm->transport()) == "nccl") {
+    runtime::log().info("nccl version={} ranks={} timeout_s={}", comm::nccl_version(),
+                        ctx.comm->size(), ctx.config.comm.timeout_s);
+  }
   runtime::log().info("{}", own_estimate_line(ctx.config, ctx.topology.world_size));
   if (!deepspeed_notes.empty()) {
     std::string keys;

@@ -12,6 +12,7 @@
 #include <nccl.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <initializer_list>
 #include <mutex>
 #include <string>
@@ -217,6 +218,8 @@ class NcclCommunicator : public Communicator {
 
  private:
   void create_communicator(Communicator& mpi) {
+    // NCCL reads its environment once, at its first call that needs it: set it before.
+    if (options_.nccl_init_report) request_init_report();
     UniqueIdMessage message;
     std::string rank0_error;
     if (rank_ == 0) {
@@ -237,6 +240,15 @@ class NcclCommunicator : public Communicator {
     config.blocking = 0;
     ZT_NCCL_CHECK(ncclCommInitRankConfig(&comm_, size_, message.id, rank_, &config));
     settle("ncclCommInitRankConfig");
+  }
+
+  // NCCL_DEBUG=INFO with NCCL_DEBUG_SUBSYS=INIT,GRAPH: NCCL prints, per rank, the devices and
+  // links it found and the rings and trees it built. A user's NCCL_DEBUG (any value) or
+  // NCCL_DEBUG_SUBSYS is left as it is.
+  static void request_init_report() {
+    if (std::getenv("NCCL_DEBUG") != nullptr) return;
+    setenv("NCCL_DEBUG", "INFO", 0);
+    setenv("NCCL_DEBUG_SUBSYS", "INIT,GRAPH", 0);
   }
 
   // Waits for a call that returned ncclInProgress to finish, up to the timeout.
@@ -340,6 +352,15 @@ class NcclCommunicator : public Communicator {
 
 bool nccl_available() { return true; }
 
+std::string nccl_version() {
+  int code = 0;
+  ZT_NCCL_CHECK(ncclGetVersion(&code));
+  // NCCL_VERSION(X, Y, Z) is X * 10000 + Y * 100 + Z since 2.9 (X * 1000 + Y * 100 + Z before).
+  const int major = code >= 10000 ? code / 10000 : code / 1000;
+  const int minor = code >= 10000 ? code % 10000 / 100 : code % 1000 / 100;
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(code % 100);
+}
+
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator& mpi, runtime::Device& device,
                                                      CommOptions options) {
   return std::make_unique<NcclCommunicator>(mpi, device, options);
@@ -352,6 +373,8 @@ std::unique_ptr<Communicator> make_nccl_communicator(Communicator& mpi, runtime:
 namespace zerotune::comm {
 
 bool nccl_available() { return false; }
+
+std::string nccl_version() { return ""; }
 
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator&, runtime::Device&, CommOptions) {
   throw LibraryError(

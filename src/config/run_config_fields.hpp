@@ -220,6 +220,11 @@ void visit_fields(V& v, CommConfig& c) {
 template <class V>
 void visit_fields(V& v, LogConfig& c) {
   v.field("every_n_steps", c.every_n_steps, "write a step line every this many steps", Positive{});
+  v.field("level", c.level,
+          "what rank 0 writes to stdout (the .out): `info`, or `debug` for the per-rank detail "
+          "too and NCCL's start-up report (NCCL_DEBUG=INFO, NCCL_DEBUG_SUBSYS=INIT,GRAPH, "
+          "unless NCCL_DEBUG is set already)",
+          OneOf{{"info", "debug"}});
 }
 
 template <class V>

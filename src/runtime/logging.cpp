@@ -28,6 +28,12 @@ void add_rank_log_file(const std::filesystem::path& path, int rank) {
   log().sinks().push_back(file);
 }
 
+void show_debug_on_console() {
+  // The console sink is the first one (init_console_logging); it is off on ranks other than 0.
+  auto& console = log().sinks().front();
+  if (console->level() != spdlog::level::off) console->set_level(spdlog::level::debug);
+}
+
 spdlog::logger& log() {
   auto logger = spdlog::get(kLoggerName);
   if (!logger) {

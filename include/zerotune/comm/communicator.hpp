@@ -121,6 +121,10 @@ class Communicator {
 
 struct CommOptions {
   std::chrono::seconds timeout{600};  // a collective waiting longer means a peer is gone
+  // NCCL only: pass NCCL's own start-up report (the topology, rings and trees it chose)
+  // through to stdout, as NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,GRAPH would, unless the
+  // user set NCCL_DEBUG: their NCCL_* environment always wins.
+  bool nccl_init_report = false;
 };
 
 // A longer (or shorter) timeout for a scope, e.g. while a checkpoint is written; the

@@ -14,6 +14,10 @@
 // exit code 4 (kExitPeerFailure): the host may be blocked inside a CUDA call that will never
 // return, so nothing short of leaving the process would end the job.
 //
+// Start: with CommOptions::nccl_init_report, NCCL's own topology report (each rank's devices,
+// links, rings and trees) goes to stdout while the communicator is created; nccl_version()
+// names the library for the run's log.
+//
 // Host buffers (the loss, a token count, a stop flag, a path) are handed to the MPI
 // communicator it was built on (host_transport()), with MPI's host wait: one communicator
 // serves the engine and the trainer. A collective mixing host and device buffers is
@@ -22,6 +26,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "zerotune/comm/communicator.hpp"
 #include "zerotune/runtime/device.hpp"
@@ -30,6 +35,10 @@ namespace zerotune::comm {
 
 // True where the build has NCCL (ZEROTUNE_WITH_NCCL).
 bool nccl_available();
+
+// The NCCL library's version as loaded at run time ("2.21.5", from ncclGetVersion); "" in a
+// build without NCCL. Throws LibraryError when NCCL fails to answer.
+std::string nccl_version();
 
 // Collective over the ranks of `mpi`, on `device` (a CUDA device, current on this thread).
 // Rank 0 makes the ncclUniqueId and broadcasts it over `mpi`; every rank of `mpi` must call

@@ -105,6 +105,7 @@ struct CommConfig {
 
 struct LogConfig {
   int64_t every_n_steps = 10;
+  std::string level = "info";  // info | debug (rank 0's stdout; rank files are always debug)
 
   bool operator==(const LogConfig&) const = default;
 };

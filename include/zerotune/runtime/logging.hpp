@@ -13,6 +13,8 @@ namespace zerotune::runtime {
 void init_console_logging(int rank);
 // Adds the per-rank file sink (and keeps the console sink of rank 0).
 void add_rank_log_file(const std::filesystem::path& path, int rank);
+// log.level=debug: rank 0's stdout shows debug lines too (other ranks' stdout stays quiet).
+void show_debug_on_console();
 spdlog::logger& log();
 
 }  // namespace zerotune::runtime
