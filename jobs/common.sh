@@ -311,7 +311,9 @@ zt_train() {
   : "${ZT_SRUN_MPI:=$(zt_detect_srun_mpi)}"
   zt_log "job ${SLURM_JOB_ID} restart ${SLURM_RESTART_COUNT:-0} on ${SLURM_JOB_NUM_NODES:-1} node(s) ${SLURM_JOB_NODELIST:-}: srun --mpi=$ZT_SRUN_MPI $ZT_BIN ${args[*]}"
   local started run_dir status cause outcome
-  started=$(date +%s)
+  # 5 s of slack for a shared file system's clock; a requeued start comes at least SLURM's
+  # credential lifetime (cred_expire, 120 s by default) after the previous one's status.
+  started=$(($(date +%s) - 5))
   zt_srun "$ZT_BIN" "${args[@]}"
   run_dir=$(zt_run_dir "${args[@]:1}")
   status=$(zt_fresh_status "$run_dir" "$started")
