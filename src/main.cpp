@@ -1,7 +1,7 @@
 // The `zerotune` executable: train | eval | generate | prep | tokenize | report | config |
 // export | estimate | --version. Every error ends as one line on stderr and a documented exit
 // code (README "Exit codes"): 2 bad input, 3 library or system failure, 4 a peer rank failed,
-// 85 stopped for requeue.
+// 85 stopped for requeue, 130/143 stopped for good on SIGINT/SIGTERM (both after a checkpoint).
 #include <mpi.h>
 #include <unistd.h>
 
@@ -14,10 +14,10 @@
 #include "zerotune/base/hdf5_handle.hpp"
 #include "zerotune/base/quoted.hpp"
 #include "zerotune/cli/data_commands.hpp"
-#include "zerotune/cli/eval_command.hpp"
-#include "zerotune/cli/generate_command.hpp"
 #include "zerotune/cli/estimate_command.hpp"
+#include "zerotune/cli/eval_command.hpp"
 #include "zerotune/cli/export_command.hpp"
+#include "zerotune/cli/generate_command.hpp"
 #include "zerotune/cli/report_command.hpp"
 #include "zerotune/cli/train_command.hpp"
 #include "zerotune/comm/communicator.hpp"
@@ -87,8 +87,8 @@ int fail(int code, const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A stop signal (SLURM's SIGTERM or SIGUSR1) during start-up must end a training run with
-  // the requeue code, not kill it: the handlers only set a flag the trainer reads.
+  // A stop signal (SLURM's SIGTERM or SIGUSR1, Ctrl-C's SIGINT) during start-up must end a
+  // training run with its stop code, not kill it: the handlers only set a flag the trainer reads.
   if (argc >= 2 && std::string(argv[1]) == "train")
     zerotune::runtime::install_stop_signal_handlers();
   int provided = 0;

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "zerotune/base/error.hpp"
+#include "zerotune/runtime/stop_signal.hpp"
 
 namespace zerotune::runtime {
 
@@ -61,7 +62,10 @@ void write_run_status(const fs::path& run_dir, const std::string& line, int rank
 std::string run_status_line(int code, const std::string& reason, const fs::path& checkpoints_dir) {
   const std::string step = std::to_string(latest_step(checkpoints_dir));
   if (code == kExitOk) return "finished step=" + step;
-  if (code == kExitRequeue) return "stopped step=" + step + " exit=" + std::to_string(code);
+  if (is_stopped_exit_code(code)) {
+    return "stopped step=" + step + " exit=" + std::to_string(code) +
+           (is_requeue_exit_code(code) ? " requeue=yes" : " requeue=no");
+  }
   return "failed exit=" + std::to_string(code) + " reason=" + reason;
 }
 

@@ -146,10 +146,7 @@ class Trainer {
   int run() {
     log_start();
     TrainingProgress progress = restore_or_init();
-    if (const int stop = comm_.all_reduce_value<int32_t>(runtime::stop_signal_received(),
-                                                         comm::ReduceOp::kMax)) {
-      return log_early_stop(progress.step, stop);
-    }
+    if (const int stop = agreed_stop_signal()) return log_early_stop(progress.step, stop);
     train_loader_->seek(progress.position);
     if (progress.step == 0) evaluate_retention(0, 0);  // the "before" of the forgetting check
     RunClock clock(carried_totals(progress), total_steps_);
@@ -176,17 +173,9 @@ class Trainer {
       clock.step_done(progress.step, batch->global_samples, tokens, loss);
       log_step(progress, loss, step_s, *batch, tokens);
 
-      // Every rank must agree to stop at the same step, so the flag is all-reduced.
-      const int stop =
-          comm_.all_reduce_value<int32_t>(runtime::stop_signal_received(), comm::ReduceOp::kMax);
-      if (stop) {
-        save(progress, "preempted");
-        runtime::log().info("stopping after step {} on {}: exit {} asks the job script to requeue",
-                            progress.step, runtime::stop_signal_name(stop), kExitRequeue);
-        metrics_.event({{"type", "stopped"},
-                        {"step", progress.step},
-                        {"signal", runtime::stop_signal_name(stop)}});
-        return kExitRequeue;
+      if (const int stop = agreed_stop_signal()) {
+        save(progress, runtime::stop_exit_code(stop) == kExitRequeue ? "preempted" : "stopped");
+        return log_stop("after step " + std::to_string(progress.step), progress.step, stop);
       }
       if (cfg_.train.eval_strategy == "steps" && progress.step % cfg_.train.eval_steps == 0 &&
           progress.step < total_steps_) {
@@ -215,16 +204,37 @@ class Trainer {
   }
 
  private:
+  // Every rank must stop at the same step and for the same reason, so the requests are
+  // all-reduced; the one that asks for a requeue wins (runtime/stop_signal.hpp).
+  int agreed_stop_signal() {
+    const int precedence = comm_.all_reduce_value<int32_t>(
+        runtime::stop_precedence(runtime::stop_signal_received()), comm::ReduceOp::kMax);
+    return runtime::stop_signal_of_precedence(precedence);
+  }
+
   // A stop before this run's first step: nothing new to save (a resumed run's checkpoint is
-  // already there), and the job script requeues as after any stop.
+  // already there); the exit code says whether the job script requeues.
   int log_early_stop(int64_t step, int stop) {
-    runtime::log().info(
-        "stopping before the first step of this run (at step {}) on {}: exit {} "
-        "asks the job script to requeue",
-        step, runtime::stop_signal_name(stop), kExitRequeue);
-    metrics_.event(
-        {{"type", "stopped"}, {"step", step}, {"signal", runtime::stop_signal_name(stop)}});
-    return kExitRequeue;
+    return log_stop("before the first step of this run (at step " + std::to_string(step) + ")",
+                    step, stop);
+  }
+
+  // The stop's line and metrics event; returns the exit code the signal asks for.
+  int log_stop(const std::string& when, int64_t step, int stop) {
+    const int code = runtime::stop_exit_code(stop);
+    if (code == kExitRequeue) {
+      runtime::log().info("stopping {} on {}: exit {} asks the job script to requeue", when,
+                          runtime::stop_signal_name(stop), code);
+    } else {
+      runtime::log().info(
+          "stopping {} on {}: exit {}, stopped for good (continue with --resume auto)", when,
+          runtime::stop_signal_name(stop), code);
+    }
+    metrics_.event({{"type", "stopped"},
+                    {"step", step},
+                    {"signal", runtime::stop_signal_name(stop)},
+                    {"requeue", code == kExitRequeue}});
+    return code;
   }
 
   // Reduced precision on the host is refused by ops::make_backend, called next.

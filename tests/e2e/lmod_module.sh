@@ -48,10 +48,11 @@ echo "$out"
 [[ $out == "zerotune $version" ]] || fail "zerotune --version printed '$out', expected 'zerotune $version'"
 [[ $ZEROTUNE_HOME == "$prefix" ]] || fail "ZEROTUNE_HOME=$ZEROTUNE_HOME, expected $prefix"
 for f in common.sh baseline.slurm zero1.slurm zero2.slurm zero3.slurm offload.slurm \
-  zero3_2node.slurm prep_data.slurm; do
+  zero3_2node.slurm prep_data.slurm zerotune-srun; do
   [[ -f $ZEROTUNE_JOBS/$f ]] || fail "ZEROTUNE_JOBS=$ZEROTUNE_JOBS has no $f"
 done
-[[ -x $ZEROTUNE_JOBS/zero3_2node.slurm ]] || fail "installed job scripts lost their execute bit"
+[[ -x $ZEROTUNE_JOBS/zero3_2node.slurm && -x $ZEROTUNE_JOBS/zerotune-srun ]] ||
+  fail "installed job scripts lost their execute bit"
 [[ -f $ZEROTUNE_CONFIGS/demo.yaml ]] || fail "ZEROTUNE_CONFIGS=$ZEROTUNE_CONFIGS has no demo.yaml"
 module -t list 2>&1 | grep -qx "zerotune/$version" || fail "module list does not show zerotune/$version"
 

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# A stop signal (SIGTERM or SIGUSR1, what SLURM sends) at any moment of start-up ends the run
-# with exit 85 (requeue me), not with the signal. RUN_DIR/status says how every run ended
-# (finished, stopped at step N, failed with the reason), for job scripts that cannot trust a
-# launcher's exit code.
+# A stop signal at any moment of start-up ends the run with its stop code, not with the
+# signal: SIGUSR1 85 (requeue me), SIGTERM 143 and SIGINT 130 (stopped for good).
+# RUN_DIR/status says how every run ended (finished, stopped at step N, failed with the
+# reason), for job scripts that cannot trust a launcher's exit code.
 source "$(dirname "$0")/lib/common.sh"
 cfg="$SRC/tests/data/configs/tiny.yaml"
 cd "$SCRATCH"
 i=0
-for sig in TERM USR1; do
+for sig in TERM USR1 INT; do
+  case $sig in
+    USR1) code=85 requeue=yes ;;
+    TERM) code=143 requeue=no ;;
+    INT) code=130 requeue=no ;;
+  esac
   for delay in 0 0.02 0.05 0.1 0.2; do
     i=$((i + 1))
     "$ZT" train --config "$cfg" --set train.max_steps=1000000 --run-dir "$SCRATCH/r$i" \
@@ -23,8 +28,8 @@ for sig in TERM USR1; do
     sleep "$delay"
     kill -"$sig" "$pid"
     set +e; wait "$pid"; rc=$?; set -e
-    [ "$rc" = 85 ] || { cat "$SCRATCH/r$i.out"; fail "SIG$sig after ${delay}s of start-up: exit $rc, expected 85"; }
-    grep -q "^stopped step=[0-9]* exit=85$" "$SCRATCH/r$i/status" || fail "SIG$sig after ${delay}s: status is '$(cat "$SCRATCH/r$i/status")'"
+    [ "$rc" = "$code" ] || { cat "$SCRATCH/r$i.out"; fail "SIG$sig after ${delay}s of start-up: exit $rc, expected $code"; }
+    grep -q "^stopped step=[0-9]* exit=$code requeue=$requeue$" "$SCRATCH/r$i/status" || fail "SIG$sig after ${delay}s: status is '$(cat "$SCRATCH/r$i/status")'"
   done
 done
 
@@ -37,4 +42,4 @@ set -e
 grep -q "^failed exit=3 reason=step 2: loss is" "$SCRATCH/diverged/status" \
   || fail "failed run: status is '$(cat "$SCRATCH/diverged/status")'"
 ls "$SCRATCH"/*/.status.tmp* > /dev/null 2>&1 && fail "a temporary status file stays"
-pass "stops during start-up exit 85 ($i cases); RUN_DIR/status says how each run ended"
+pass "stops during start-up exit 85, 143 or 130 ($i cases); RUN_DIR/status says how each run ended"

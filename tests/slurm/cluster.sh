@@ -97,7 +97,12 @@ InactiveLimit=0
 MailProg=/bin/true
 NodeName=node1 NodeAddr=127.0.0.1 NodeHostname=$host Port=$((ctld_port + 1)) CPUs=$cpus RealMemory=1000 State=UNKNOWN
 NodeName=node2 NodeAddr=127.0.0.1 NodeHostname=$host Port=$((ctld_port + 2)) CPUs=$cpus RealMemory=1000 State=UNKNOWN
-PartitionName=debug Nodes=node1,node2 Default=YES MaxTime=INFINITE State=UP
+# Preemption as sites set it up, for the stop tests: a job in urgent (higher PriorityTier)
+# preempts jobs in debug, which get SIGTERM and GraceTime seconds before SLURM requeues them.
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
+PartitionName=debug Nodes=node1,node2 Default=YES MaxTime=INFINITE State=UP PriorityTier=1 GraceTime=20
+PartitionName=urgent Nodes=node1,node2 Default=NO MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF
 EOF
 }
 

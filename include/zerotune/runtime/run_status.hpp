@@ -3,7 +3,8 @@
 // launcher's exit code alone (MPICH's mpiexec has returned 0 after every rank exited 85):
 //   running
 //   finished step=N
-//   stopped step=N exit=85            (a stop signal; requeue to continue)
+//   stopped step=N exit=85 requeue=yes      (SIGUSR1: requeue to continue)
+//   stopped step=N exit=143 requeue=no      (SIGTERM, or exit=130 for SIGINT: stopped for good)
 //   failed exit=C reason=<one line>
 // N is the step of checkpoints/latest (0 when there is none).
 #pragma once
@@ -17,8 +18,9 @@ namespace zerotune::runtime {
 // meet the same failure may all write it. LibraryError when the file cannot be written.
 void write_run_status(const std::filesystem::path& run_dir, const std::string& line, int rank);
 
-// The status line for a run that ended with exit `code` (0, 85, or an error's code with its
-// message as the reason); the step is read from checkpoints_dir/latest.
+// The status line for a run that ended with exit `code` (0, a stop's code from
+// runtime::stop_exit_code, or an error's code with its message as the reason); the step is
+// read from checkpoints_dir/latest.
 std::string run_status_line(int code, const std::string& reason,
                             const std::filesystem::path& checkpoints_dir);
 
