@@ -9,7 +9,10 @@
 #   (c) killing rank 1 (kill -9) ends rank 0 within comm.timeout_s with exit 4 and one line
 #       naming the operation it waited in;
 #   (d) bf16 on 2 GPUs stays within the noise between two 1-GPU runs that split the same global
-#       batch into different micro-batches.
+#       batch into different micro-batches, with gradients reduced in fp32 and in bf16
+#       (zero.reduce_dtype);
+#   (e) the scheduling knobs change no fp32 loss: collectives waited at issue
+#       (zero.overlap_comm false), no prefetch, every unit persistent.
 # ZT_GPU_MULTI_DEVICE=cpu runs the same comparisons on CPU ranks (fp32 for (d)), to check the
 # script where no GPU is.
 source "$(dirname "$0")/lib/common.sh"
@@ -149,15 +152,29 @@ grep -Eh "$operation.*(did not complete|failed)" "$SCRATCH/killed.err" "$SCRATCH
 run bf16_w1_m8 1 "$device" --set train.precision=$bf16 --set zero.stage=2
 run bf16_w1_m4 1 "$device" --set train.precision=$bf16 --set zero.stage=2 --set train.micro_batch_size=4
 run bf16_w2 2 "$device" --set train.precision=$bf16 --set zero.stage=2
-python3 - "$SCRATCH"/bf16_w1_m8.losses "$SCRATCH"/bf16_w1_m4.losses "$SCRATCH"/bf16_w2.losses <<'PY' \
-  || fail "bf16 on 2 ranks leaves the noise of two 1-rank splits"
+reduced=(bf16_w2)
+if [ "$device" = cuda ]; then
+  run bf16_w2_rbf16 2 "$device" --set train.precision=$bf16 --set zero.stage=2 --set zero.reduce_dtype=bf16
+  reduced+=(bf16_w2_rbf16)
+fi
+for r in "${reduced[@]}"; do
+python3 - "$SCRATCH"/bf16_w1_m8.losses "$SCRATCH"/bf16_w1_m4.losses "$SCRATCH/$r.losses" <<'PY' \
+  || fail "bf16 on 2 ranks ($r) leaves the noise of two 1-rank splits"
 import sys
 a, b, c = ([float(line.split()[1]) for line in open(p)] for p in sys.argv[1:4])
 assert len(a) == len(b) == len(c) == 10, (len(a), len(b), len(c))
 noise = max(abs(x - y) / abs(x) for x, y in zip(a, b))
 worst = max(abs(x - z) / abs(x) for x, z in zip(a, c))
 bound = max(1.5 * noise, 2e-3)
-print(f"bf16: 1-rank splits differ by {noise:.2e}, 2 ranks from 1 by {worst:.2e} (bound {bound:.2e})")
+print(f"{sys.argv[3].rsplit('/', 1)[1]}: 1-rank splits differ by {noise:.2e}, 2 ranks from 1 by {worst:.2e} (bound {bound:.2e})")
 sys.exit(0 if worst <= bound else 1)
 PY
-pass "2 ranks ($device) match 1 at every stage, checkpoints cross devices and world sizes, a killed rank ends the job with exit 4 in ${elapsed}s, bf16 within noise ($(( $(date +%s) - started ))s)"
+done
+
+# (e) Scheduling knobs: the same fp32 losses as stage 3 with the defaults.
+run z3_sync 2 "$device" --set train.precision=fp32 --set zero.stage=3 --set zero.overlap_comm=false
+same_losses z3_w2 z3_sync || fail "zero.overlap_comm false changes the losses"
+run z3_noprefetch_persist 2 "$device" --set train.precision=fp32 --set zero.stage=3 \
+  --set zero.prefetch_bucket_size=0 --set zero.param_persistence_threshold=1000000000
+same_losses z3_w2 z3_noprefetch_persist || fail "no prefetch / persistent units change the losses"
+pass "2 ranks ($device) match 1 at every stage, checkpoints cross devices and world sizes, a killed rank ends the job with exit 4 in ${elapsed}s, bf16 within noise, knobs keep the losses ($(( $(date +%s) - started ))s)"
