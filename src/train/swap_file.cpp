@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -29,13 +30,19 @@ struct SwapFile::Ring {
 #ifdef ZEROTUNE_HAVE_LIBURING
   io_uring ring{};
 #endif
+  // One submission queue entry: a transfer of at most kMaxPart bytes (Linux moves at most
+  // 2 GiB per read or write), part of the caller's transfer `ticket`.
+  static constexpr size_t kMaxPart = size_t(1) << 30;
   struct Transfer {
+    uint64_t ticket;
     bool write;
     char* buffer;
     size_t bytes;
     int64_t offset;
   };
-  std::map<uint64_t, Transfer> in_flight;
+  std::map<uint64_t, Transfer> in_flight;  // by part id
+  std::map<uint64_t, int> parts_left;      // by ticket
+  uint64_t next_part = 0;
   std::map<uint64_t, std::string> failed;
   unsigned depth = 0;
 };
@@ -135,18 +142,27 @@ uint64_t SwapFile::submit(bool write, void* buffer, size_t bytes, int64_t offset
     return ticket;
   }
 #ifdef ZEROTUNE_HAVE_LIBURING
-  while (ring_->in_flight.size() >= ring_->depth) reap_one();
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring_->ring);
-  if (!sqe) throw LibraryError(path_.string() + ": io_uring_get_sqe: submission queue full");
-  if (write) {
-    io_uring_prep_write(sqe, fd_, buffer, static_cast<unsigned>(bytes), static_cast<__u64>(offset));
-  } else {
-    io_uring_prep_read(sqe, fd_, buffer, static_cast<unsigned>(bytes), static_cast<__u64>(offset));
+  char* p = static_cast<char*>(buffer);
+  for (size_t done = 0; done < bytes || bytes == 0;) {
+    const size_t part = std::min(bytes - done, Ring::kMaxPart);
+    while (ring_->in_flight.size() >= ring_->depth) reap_one();
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_->ring);
+    if (!sqe) throw LibraryError(path_.string() + ": io_uring_get_sqe: submission queue full");
+    const auto at = static_cast<__u64>(offset + static_cast<int64_t>(done));
+    if (write) {
+      io_uring_prep_write(sqe, fd_, p + done, static_cast<unsigned>(part), at);
+    } else {
+      io_uring_prep_read(sqe, fd_, p + done, static_cast<unsigned>(part), at);
+    }
+    const uint64_t id = ++ring_->next_part;
+    io_uring_sqe_set_data64(sqe, id);
+    const int status = io_uring_submit(&ring_->ring);
+    if (status < 0) throw LibraryError(system_error(path_, "io_uring_submit", -status));
+    ring_->in_flight[id] = {ticket, write, p + done, part, offset + static_cast<int64_t>(done)};
+    ++ring_->parts_left[ticket];
+    done += part;
+    if (bytes == 0) break;
   }
-  io_uring_sqe_set_data64(sqe, ticket);
-  const int status = io_uring_submit(&ring_->ring);
-  if (status < 0) throw LibraryError(system_error(path_, "io_uring_submit", -status));
-  ring_->in_flight[ticket] = {write, static_cast<char*>(buffer), bytes, offset};
 #endif
   return ticket;
 }
@@ -177,13 +193,15 @@ void SwapFile::reap_one() {
     status = io_uring_wait_cqe(&ring_->ring, &cqe);
   } while (status == -EINTR);
   if (status < 0) throw LibraryError(system_error(path_, "io_uring_wait_cqe", -status));
-  const uint64_t ticket = io_uring_cqe_get_data64(cqe);
+  const uint64_t id = io_uring_cqe_get_data64(cqe);
   const int result = cqe->res;
   io_uring_cqe_seen(&ring_->ring, cqe);
-  auto it = ring_->in_flight.find(ticket);
+  auto it = ring_->in_flight.find(id);
   if (it == ring_->in_flight.end()) return;
   const Ring::Transfer t = it->second;
   ring_->in_flight.erase(it);
+  const uint64_t ticket = t.ticket;
+  if (--ring_->parts_left[ticket] == 0) ring_->parts_left.erase(ticket);
   if (result < 0) {
     ring_->failed[ticket] =
         system_error(path_, t.write ? "io_uring write" : "io_uring read", -result);
@@ -199,7 +217,7 @@ void SwapFile::reap_one() {
 
 void SwapFile::wait(uint64_t ticket) {
   if (!ring_) return;
-  while (ring_->in_flight.count(ticket)) reap_one();
+  while (ring_->parts_left.count(ticket)) reap_one();
   auto it = ring_->failed.find(ticket);
   if (it != ring_->failed.end()) {
     const std::string message = it->second;

@@ -80,7 +80,8 @@ BOOST_AUTO_TEST_CASE(rejects_unknown_key) {
              "t.yaml:3: model.n_layr: unknown key (known: arch, n_layer, n_head, n_embd, "
              "seq_len, vocab_size, init, init_std)");
   BOOST_TEST(parse_error("zero:\n  stage: 1\n  offlaod: true\n") ==
-             "t.yaml:3: zero.offlaod: unknown key (known: stage, offload)");
+             "t.yaml:3: zero.offlaod: unknown key (known: stage, offload, offload_optimizer, "
+             "offload_param, nvme_path, pin_memory)");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_unknown_section) {
