@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstring>
 #include <filesystem>
@@ -91,6 +92,25 @@ BOOST_AUTO_TEST_CASE(swap_file_round_trips_with_pread_pwrite) {
   round_trip(options);
   options.use_o_direct = false;
   round_trip(options);
+}
+
+// tmpfs refuses O_DIRECT (EINVAL): the file falls back to buffered I/O and still round-trips.
+BOOST_AUTO_TEST_CASE(swap_file_on_tmpfs_falls_back_to_buffered_io) {
+  if (!fs::is_directory("/dev/shm") || ::access("/dev/shm", W_OK) != 0) {
+    BOOST_TEST_MESSAGE("no writable /dev/shm here; skipped");
+    return;
+  }
+  const fs::path path = "/dev/shm/zt-store-test-" + std::to_string(::getpid());
+  {
+    train::SwapFile file(path, 2 * train::SwapFile::kAlignment);
+    BOOST_TEST_MESSAGE("/dev/shm: O_DIRECT=" << file.direct_io());
+    AlignedBytes a(train::SwapFile::kAlignment), back(train::SwapFile::kAlignment);
+    fill_random(a.data, a.bytes, 3);
+    file.wait(file.submit_write(a.data, a.bytes, train::SwapFile::kAlignment));
+    file.wait(file.submit_read(back.data, back.bytes, train::SwapFile::kAlignment));
+    BOOST_TEST(std::memcmp(back.data, a.data, a.bytes) == 0);
+  }
+  BOOST_TEST(!fs::exists(path));
 }
 
 BOOST_AUTO_TEST_CASE(nvme_store_keeps_every_unit_through_its_slots) {
