@@ -27,11 +27,12 @@ double theory_bytes_per_param(int stage, int world, bool mixed) {
 
 void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm,
                       const std::string& precision) {
-  constexpr int kFields = 6;
+  constexpr int kFields = 7;
   const MemoryAccount mine = engine.memory_account();
   const int64_t local[kFields] = {mine.parameter_bytes,      mine.gradient_bytes,
                                   mine.optimizer_bytes,      mine.scratch_bytes,
-                                  mine.host_optimizer_bytes, mine.nvme_optimizer_bytes};
+                                  mine.host_optimizer_bytes, mine.nvme_optimizer_bytes,
+                                  mine.host_parameter_bytes};
   std::vector<int64_t> all(kFields * comm.size());
   comm.all_gather(local, all.data(), kFields, comm::DataType::kInt64)->wait();
   if (comm.rank() != 0) return;
@@ -41,11 +42,12 @@ void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm,
   auto& log = runtime::log();
   const bool mixed = precision != "fp32";
   const bool offloaded = engine.optimizer_tier() != StateTier::kDevice;
-  // Offload moves the optimizer's bytes (K) off the device: what stays is parameters and
-  // gradients.
-  const double theory =
-      offloaded ? zero_bytes_per_param(engine.stage(), comm.size(), mixed ? 2 : 4, mixed ? 2 : 4, 0)
-                : theory_bytes_per_param(engine.stage(), comm.size(), mixed);
+  // Offload moves the optimizer's bytes (K) off the device, and zero.offload_param the
+  // parameters' (P): what stays is the rest.
+  const double p = mine.host_parameter_bytes > 0 ? 0 : (mixed ? 2 : 4);
+  const double theory = offloaded
+                            ? zero_bytes_per_param(engine.stage(), comm.size(), p, mixed ? 2 : 4, 0)
+                            : theory_bytes_per_param(engine.stage(), comm.size(), mixed);
   log.info(
       "memory stage={} world_size={} params={} theory_bytes_per_param={:.2f} ({}{}) "
       "theory_fp32={:.2f} theory_mixed={:.2f}",
@@ -66,8 +68,9 @@ void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm,
   if (!offloaded) return;
   for (int r = 0; r < comm.size(); ++r) {
     const int64_t* a = &all[kFields * r];
-    log.info("memory rank={} host_optimizer_mib={:.2f} nvme_optimizer_mib={:.2f}", r, a[4] / mib,
-             a[5] / mib);
+    log.info(
+        "memory rank={} host_optimizer_mib={:.2f} nvme_optimizer_mib={:.2f} host_params_mib={:.2f}",
+        r, a[4] / mib, a[5] / mib, a[6] / mib);
   }
 }
 
