@@ -7,6 +7,9 @@
 source "$(dirname "$0")/lib/common.sh"
 cfg="$SRC/tests/data/configs/tiny.yaml"
 mpiexec="${MPIEXEC:-mpiexec}"
+# Three host AdamW threads (the pool reads the cores SLURM gives a task first), so the
+# chunked update runs in parallel; BLAS stays on one thread (OPENBLAS_NUM_THREADS).
+export SLURM_CPUS_PER_TASK=3
 nvme="$SCRATCH/nvme"
 mkdir -p "$nvme"
 common=(--set train.max_steps=4 --set train.micro_batch_size=2 --set train.global_batch_size=8
@@ -44,6 +47,8 @@ for stage in 1 2 3; do
     [ -z "$(ls -A "$nvme")" ] || fail "nvme files left behind: $(ls "$nvme")"
   done
 done
+grep -q "offload_optimizer=cpu .* cpu_threads=3 " "$SCRATCH/s1-n1-cpu.out" ||
+  fail "the offloaded step did not run on 3 threads"
 grep -q "optimizer_mib=0.00 " "$SCRATCH/s2-n2-nvme.out" ||
   fail "the memory table shows optimizer bytes on the device with offload"
 grep -q "host_optimizer_mib=" "$SCRATCH/s2-n2-cpu.out" || fail "no host optimizer bytes line"
