@@ -73,11 +73,18 @@ SwapFile::SwapFile(std::filesystem::path path, int64_t bytes, const SwapFileOpti
         "holds a copy of the optimizer state)",
         path_.parent_path().string());
   }
-  if (::ftruncate(fd_, bytes) != 0) {
-    const int error = errno;
+  // Reserve the blocks now: a full disk shows here, before the first step, not as a failed
+  // write in the middle of one. File systems without fallocate get a sparse file.
+  int error = bytes > 0 ? ::posix_fallocate(fd_, 0, bytes) : 0;
+  const char* call = "posix_fallocate";
+  if (error == EOPNOTSUPP || error == EINVAL) {
+    error = ::ftruncate(fd_, bytes) == 0 ? 0 : errno;
+    call = "ftruncate";
+  }
+  if (error != 0) {
     ::close(fd_);
     ::unlink(path_.c_str());
-    throw LibraryError(system_error(path_, "ftruncate", error));
+    throw LibraryError(system_error(path_, call, error));
   }
 #ifdef ZEROTUNE_HAVE_LIBURING
   if (options.use_io_uring) {

@@ -27,8 +27,9 @@ class SwapFile {
   // Alignment of offsets, sizes and buffer addresses (O_DIRECT's rule on 4Kn NVMe).
   static constexpr size_t kAlignment = 4096;
 
-  // Creates `path` sized `bytes` (sparse: reads of unwritten ranges give zeros). Throws
-  // LibraryError naming the path and the system's error.
+  // Creates `path` with `bytes` reserved (posix_fallocate; a sparse file where the file
+  // system has no fallocate); reads of ranges never written give zeros. Throws LibraryError
+  // naming the path and the system's error (ENOSPC when the disk cannot hold it).
   SwapFile(std::filesystem::path path, int64_t bytes, const SwapFileOptions& options = {});
   ~SwapFile();
   SwapFile(const SwapFile&) = delete;
