@@ -12,6 +12,8 @@ find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# io_uring for the NVMe offload tier; without it the tier uses pread/pwrite.
+pkg_check_modules(URING IMPORTED_TARGET liburing)
 
 # cblas.h: Debian's OpenBLAS puts it under an arch include dir; Spack and others at the top.
 find_path(CBLAS_INCLUDE_DIR NAMES cblas.h cblas-openblas.h
@@ -27,6 +29,11 @@ set(ZEROTUNE_DEPENDENCY_DEFINITIONS "")
 if(HDF5_IS_PARALLEL)
   list(APPEND ZEROTUNE_DEPENDENCY_DEFINITIONS ZEROTUNE_HDF5_PARALLEL=1)
 endif()
+if(URING_FOUND)
+  list(APPEND ZEROTUNE_DEPENDENCY_DEFINITIONS ZEROTUNE_HAVE_LIBURING=1)
+else()
+  message(WARNING "zerotune: liburing not found (liburing-dev); NVMe offload uses pread/pwrite")
+endif()
 message(STATUS "zerotune: HDF5 ${HDF5_VERSION} parallel=${HDF5_IS_PARALLEL}; MPI ${MPI_CXX_LIBRARY_VERSION_STRING}")
 
 add_library(zerotune_cblas INTERFACE)
@@ -36,3 +43,6 @@ target_link_libraries(zerotune_cblas INTERFACE BLAS::BLAS)
 set(ZEROTUNE_DEPENDENCY_TARGETS
     MPI::MPI_CXX zerotune_hdf5 spdlog::spdlog nlohmann_json::nlohmann_json zerotune_cblas
     PkgConfig::YAML PkgConfig::PCRE2 Threads::Threads)
+if(URING_FOUND)
+  list(APPEND ZEROTUNE_DEPENDENCY_TARGETS PkgConfig::URING)
+endif()

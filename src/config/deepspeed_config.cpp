@@ -58,7 +58,6 @@ const std::set<std::string> kNoEffectZero = {"contiguous_gradients",
                                              "elastic_checkpoint",
                                              "ignore_unused_parameters",
                                              "load_from_fp32_weights",
-                                             "offload_param",
                                              "memory_efficient_linear",
                                              "use_multi_rank_bucket_allreduce",
                                              "zero_hpz_partition_size",
@@ -300,7 +299,9 @@ class Mapper {
         stage = x.get<int64_t>();
         set("zero.stage", std::to_string(stage));
       } else if (it.key() == "offload_optimizer") {
-        map_offload_optimizer(key, x);
+        map_offload(key, x, "zero.offload_optimizer");
+      } else if (it.key() == "offload_param") {
+        map_offload(key, x, "zero.offload_param");
       } else if (it.key() == "overlap_comm") {
         if (!is_auto(x)) set("zero.overlap_comm", boolean(key, x) ? "true" : "false");
       } else if (it.key() == "reduce_bucket_size") {
@@ -310,7 +311,7 @@ class Mapper {
       } else if (it.key() == "stage3_param_persistence_threshold") {
         if (!is_auto(x)) set("zero.param_persistence_threshold", element_count(key, x, true));
       } else if (it.key() == "cpu_offload") {  // DeepSpeed's older spelling
-        if (boolean(key, x)) set("zero.offload", "true");
+        if (boolean(key, x)) set("zero.offload_optimizer", "cpu");
       } else if (kNoEffectZero.count(it.key())) {
         note(key);
       } else {
@@ -320,7 +321,10 @@ class Mapper {
     (void)stage;
   }
 
-  void map_offload_optimizer(const std::string& block, const json& v) {
+  // DeepSpeed's offload_optimizer and offload_param blocks: device, nvme_path and pin_memory
+  // map onto zero.offload_optimizer / zero.offload_param, zero.nvme_path, zero.pin_memory;
+  // the tuning knobs of DeepSpeed's own swapper are accepted without effect.
+  void map_offload(const std::string& block, const json& v, const std::string& field) {
     object(block, v);
     for (auto it = v.begin(); it != v.end(); ++it) {
       const std::string key = block + "." + it.key();
@@ -329,16 +333,20 @@ class Mapper {
         if (!x.is_string() || (x != "cpu" && x != "nvme" && x != "none")) {
           fail(key, x.dump() + " is not an offload device (cpu, nvme or none)");
         }
-        set("zero.offload", x == "none" ? "false" : "true");
-        // The optimizer shard goes to host memory; NVMe as its backing store is not built yet.
-        if (x == "nvme") out_.notes.push_back(key + " nvme (runs as cpu)");
-      } else if (it.key() == "nvme_path" || it.key() == "pin_memory" ||
-                 it.key() == "buffer_count" || it.key() == "fast_init" ||
+        set(field, x.get<std::string>());
+      } else if (it.key() == "nvme_path") {
+        if (!x.is_string() || x.get<std::string>().empty()) {
+          fail(key, "expected a folder path, got " + x.dump());
+        }
+        set("zero.nvme_path", x.get<std::string>());
+      } else if (it.key() == "pin_memory") {
+        set("zero.pin_memory", boolean(key, x) ? "true" : "false");
+      } else if (it.key() == "buffer_count" || it.key() == "fast_init" ||
                  it.key() == "pipeline_read" || it.key() == "pipeline_write" ||
-                 it.key() == "ratio") {
+                 it.key() == "ratio" || it.key() == "buffer_size" || it.key() == "max_in_cpu") {
         note(key);
       } else {
-        fail(key, "is not a key of DeepSpeed's offload_optimizer block");
+        fail(key, "is not a key of DeepSpeed's " + block.substr(block.rfind('.') + 1) + " block");
       }
     }
   }

@@ -302,9 +302,14 @@ void check_cross_fields(const RunConfig& c, const Origins& origins) {
                      "train.eval_strategy steps needs train.eval_steps >= 1");
   }
   if (c.zero.offload && c.zero.stage == 0) {
-    throw InputError(where_set(c, origins, {"zero.offload", "zero.stage"}) +
-                     "zero.offload true needs zero.stage 1, 2 or 3 (offload moves the optimizer "
-                     "shard to the CPU; stage 0 has no shard)");
+    const bool named_device = origins.count("zero.offload_optimizer") > 0;
+    throw InputError(
+        where_set(c, origins,
+                  {named_device ? "zero.offload_optimizer" : "zero.offload", "zero.stage"}) +
+        (named_device ? "zero.offload_optimizer " + c.zero.offload_optimizer
+                      : "zero.offload true") +
+        " needs zero.stage 1, 2 or 3 (offload moves the optimizer shard to the " +
+        (c.zero.offload_optimizer == "nvme" ? "NVMe" : "CPU") + "; stage 0 has no shard)");
   }
   if (c.zero.reduce_dtype != "fp32" && c.zero.reduce_dtype != c.train.precision) {
     throw InputError(where_set(c, origins, {"zero.reduce_dtype", "train.precision"}) +
@@ -312,6 +317,48 @@ void check_cross_fields(const RunConfig& c, const Origins& origins) {
                      c.train.precision +
                      ": gradient collectives run in fp32 or in the compute dtype");
   }
+  if (c.zero.offload_param != "none" && c.zero.stage != 3) {
+    throw InputError(where_set(c, origins, {"zero.offload_param", "zero.stage"}) +
+                     "zero.offload_param " + c.zero.offload_param +
+                     " needs zero.stage 3 (only stage 3 shards the parameters)");
+  }
+  if (c.zero.offload_param != "none" && !c.zero.offload) {
+    throw InputError(where_set(c, origins, {"zero.offload_param", "zero.offload_optimizer"}) +
+                     "zero.offload_param " + c.zero.offload_param +
+                     " needs zero.offload_optimizer cpu or nvme (the update then writes the "
+                     "parameters where they live)");
+  }
+  if ((c.zero.offload_optimizer == "nvme" || c.zero.offload_param == "nvme") &&
+      c.zero.nvme_path.empty()) {
+    throw InputError(
+        where_set(c, origins, {"zero.nvme_path", "zero.offload_optimizer", "zero.offload_param"}) +
+        "zero.nvme_path: an nvme offload needs a folder for its files (a local NVMe mount)");
+  }
+}
+
+// `zero.offload` (the older switch) and `zero.offload_optimizer` name one choice: whichever
+// was set decides; an override beats the file; both set in the same place must agree.
+void reconcile_offload(RunConfig& c, const Origins& origins) {
+  auto origin = [&](const char* path) -> const std::string* {
+    auto it = origins.find(path);
+    return it == origins.end() ? nullptr : &it->second;
+  };
+  const std::string* flag = origin("zero.offload");
+  const std::string* device = origin("zero.offload_optimizer");
+  const bool device_offloads = c.zero.offload_optimizer != "none";
+  if (flag && device && c.zero.offload != device_offloads) {
+    const bool flag_overridden = flag->starts_with(kOverrideOrigin);
+    if (flag_overridden == device->starts_with(kOverrideOrigin)) {
+      throw InputError(*flag + "zero.offload " + (c.zero.offload ? "true" : "false") +
+                       " disagrees with zero.offload_optimizer " + c.zero.offload_optimizer +
+                       "; set only zero.offload_optimizer (none, cpu or nvme)");
+    }
+    if (!flag_overridden) flag = nullptr;  // the override of offload_optimizer decides
+  }
+  if (flag && (!device || c.zero.offload != device_offloads)) {
+    c.zero.offload_optimizer = c.zero.offload ? "cpu" : "none";
+  }
+  c.zero.offload = c.zero.offload_optimizer != "none";
 }
 
 }  // namespace
@@ -325,8 +372,12 @@ std::vector<std::string> cross_field_rules() {
           "set; with the latter, the global batch is `train.micro_batch_size` x world size x "
           "`train.gradient_accumulation_steps`.",
           "`train.eval_strategy: steps` needs `train.eval_steps` >= 1.",
-          "`zero.offload: true` needs `zero.stage` 1, 2 or 3.",
-          "`zero.reduce_dtype` is `fp32` or equals `train.precision`."};
+          "`zero.reduce_dtype` is `fp32` or equals `train.precision`.",
+          "`zero.offload: true` is `zero.offload_optimizer: cpu`; both set must agree.",
+          "`zero.offload_optimizer` other than `none` needs `zero.stage` 1, 2 or 3.",
+          "`zero.offload_param` other than `none` needs `zero.stage` 3 and "
+          "`zero.offload_optimizer` other than `none`.",
+          "An `nvme` offload needs `zero.nvme_path`."};
 }
 
 RunConfig parse_run_config(const std::string& yaml_text, const std::string& source,
@@ -341,6 +392,7 @@ RunConfig parse_run_config(const std::string& yaml_text, const std::string& sour
     apply_override(override_text, config, origins);
   }
   adopt_model_directory_shape(config.model, origins);
+  reconcile_offload(config, origins);
   check_cross_fields(config, origins);
   return config;
 }

@@ -158,8 +158,25 @@ void visit_fields(V& v, ZeroConfig& c) {
           "ZeRO stage: 0 data parallel, 1 shard optimizer state, 2 and gradients, 3 and "
           "parameters",
           IntRange{0, 3});
-  v.field("offload", c.offload, "keep the optimizer shard and its step on the CPU (stage >= 1)",
+  v.field("offload", c.offload,
+          "keep the optimizer shard and its step on the CPU (stage >= 1); true is "
+          "offload_optimizer: cpu",
           AnyValue{});
+  v.field("offload_optimizer", c.offload_optimizer,
+          "where the fp32 master weights and optimizer state of the rank's shard live (DeepSpeed's "
+          "offload_optimizer.device, stage >= 1): `none` on the device, `cpu` in host memory "
+          "(updated there by a threaded AdamW), `nvme` in a file per rank under zero.nvme_path",
+          OneOf{{"none", "cpu", "nvme"}});
+  v.field("offload_param", c.offload_param,
+          "where the rank's stage-3 parameter shards live between uses (DeepSpeed's "
+          "offload_param.device): `none`, `cpu` or `nvme`",
+          OneOf{{"none", "cpu", "nvme"}});
+  v.field("nvme_path", c.nvme_path,
+          "folder for the nvme tier's files (a local NVMe mount, writable, with room for the "
+          "state); needed when an offload is `nvme`; the files are removed at the end of the run",
+          AnyValue{});
+  v.field("pin_memory", c.pin_memory,
+          "page-locked host buffers for offload on GPUs (faster, asynchronous copies)", AnyValue{});
   v.field("overlap_comm", c.overlap_comm,
           "run gradient reductions and parameter gathers beside compute (false: wait for each "
           "collective as it is issued; for measuring the exposed communication)",

@@ -4,6 +4,7 @@
 // is correctly ordered without host waits; only copies to or from host memory synchronize,
 // because the host reads or reuses that memory right after.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -56,6 +57,12 @@ class CudaDevice : public Device {
   ~CudaDevice() override {
     // Destructors report nothing: queued frees finish before the stream goes.
     cudaStreamSynchronize(stream_);
+    if (copy_stream_) {
+      cudaStreamSynchronize(copy_stream_);
+      for (cudaEvent_t e : copy_events_) cudaEventDestroy(e);
+      cudaEventDestroy(compute_done_);
+      cudaStreamDestroy(copy_stream_);
+    }
     cudaStreamDestroy(stream_);
   }
   CudaDevice(const CudaDevice&) = delete;
@@ -97,6 +104,43 @@ class CudaDevice : public Device {
   void* native_stream() override { return stream_; }
   void synchronize() override { ZT_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
+  void* allocate_host(size_t bytes, bool pinned) override {
+    if (!pinned) return Device::allocate_host(bytes, false);
+    void* p = nullptr;
+    // cudaHostAlloc returns page-aligned memory (O_DIRECT needs 4096-byte alignment).
+    ZT_CUDA_CHECK(cudaHostAlloc(&p, bytes, cudaHostAllocDefault));
+    return p;
+  }
+  void deallocate_host(void* ptr, size_t bytes, bool pinned) override {
+    if (!pinned) return Device::deallocate_host(ptr, bytes, false);
+    cudaFreeHost(ptr);  // called from destructors: a failure shows at the next checked call
+  }
+  // The copy stream waits for the compute stream's work so far, copies, and records the
+  // ticket's event. Events live in a ring; a slot is reused only after its copy finished
+  // (in-order stream), so an old ticket is always complete.
+  uint64_t copy_async(void* dst, const void* src, size_t bytes) override {
+    ensure_copy_stream();
+    ZT_CUDA_CHECK(cudaEventRecord(compute_done_, stream_));
+    ZT_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, compute_done_, 0));
+    ZT_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, copy_stream_));
+    const uint64_t ticket = ++copies_issued_;
+    cudaEvent_t& event = copy_events_[ticket % copy_events_.size()];
+    if (ticket > copy_events_.size()) ZT_CUDA_CHECK(cudaEventSynchronize(event));
+    ZT_CUDA_CHECK(cudaEventRecord(event, copy_stream_));
+    return ticket;
+  }
+  void wait_copy(uint64_t ticket) override {
+    if (ticket == 0 || ticket > copies_issued_ || copies_issued_ - ticket >= copy_events_.size()) {
+      return;  // none issued, or its ring slot was reused after it completed
+    }
+    ZT_CUDA_CHECK(cudaEventSynchronize(copy_events_[ticket % copy_events_.size()]));
+  }
+  void compute_waits_for_copies() override {
+    if (copies_issued_ == 0) return;
+    ZT_CUDA_CHECK(
+        cudaStreamWaitEvent(stream_, copy_events_[copies_issued_ % copy_events_.size()], 0));
+  }
+
  private:
   static bool is_device_memory(const void* ptr) {
     cudaPointerAttributes attr{};
@@ -118,11 +162,25 @@ class CudaDevice : public Device {
                             "train.activation_checkpointing: true");
   }
 
+  // The copy stream and its events exist from the first offloaded copy on.
+  void ensure_copy_stream() {
+    if (copy_stream_) return;
+    ZT_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
+    ZT_CUDA_CHECK(cudaEventCreateWithFlags(&compute_done_, cudaEventDisableTiming));
+    for (cudaEvent_t& e : copy_events_) {
+      ZT_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    }
+  }
+
   int ordinal_;
   std::string name_;
   size_t total_bytes_ = 0;
   cudaMemPool_t pool_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  cudaStream_t copy_stream_ = nullptr;  // host <-> device copies of the offloaded step
+  cudaEvent_t compute_done_ = nullptr;
+  std::array<cudaEvent_t, 64> copy_events_{};
+  uint64_t copies_issued_ = 0;
 };
 
 std::string pci_bus_id(int ordinal) {

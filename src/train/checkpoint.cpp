@@ -145,21 +145,35 @@ std::string dataset_name(const model::UnitLayout& unit, const std::string& array
   return "/units/" + unit.name + "/" + array;
 }
 
-// The arrays of one unit: params and the optimizer's states, with this rank's slice.
-struct UnitArrays {
+// The arrays of one unit: params and the optimizer's states, with this rank's slice, held
+// from the engine's state store (device, host or an NVMe slot) while this object lives.
+struct NamedRange {
   std::string name;
   StateRange held;
 };
 
-std::vector<UnitArrays> arrays_of(ZeroEngine& engine, int unit) {
-  std::vector<UnitArrays> arrays;
-  arrays.push_back({"params", engine.parameters_held(unit)});
-  for (int s = 0; s < engine.optimizer_state_count(); ++s) {
-    arrays.push_back(
-        {optimizer_state_name(engine.optimizer().kind, s), engine.optimizer_state(unit, s)});
+class UnitArrays {
+ public:
+  UnitArrays(ZeroEngine& engine, int unit) : engine_(engine), unit_(unit) {
+    UnitStateRanges r = engine.acquire_unit_state(unit);
+    arrays_.push_back({"params", r.params});
+    for (int s = 0; s < engine.optimizer_state_count(); ++s) {
+      arrays_.push_back({optimizer_state_name(engine.optimizer().kind, s), r.states[s]});
+    }
   }
-  return arrays;
-}
+  ~UnitArrays() { engine_.release_unit_state(unit_, modified_); }
+  UnitArrays(const UnitArrays&) = delete;
+  UnitArrays& operator=(const UnitArrays&) = delete;
+
+  const std::vector<NamedRange>& arrays() const { return arrays_; }
+  void mark_modified() { modified_ = true; }
+
+ private:
+  ZeroEngine& engine_;
+  int unit_;
+  bool modified_ = false;
+  std::vector<NamedRange> arrays_;
+};
 
 void write_shape_attributes(hid_t file, const model::Gpt2Shape& s) {
   write_int_attribute(file, "n_layer", s.n_layer);
@@ -224,7 +238,8 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
   std::vector<float> staging;  // GPU state is written from host memory
   for (size_t u = 0; u < layout.units.size() && healthy; ++u) {
     const UnitShard& shard = engine.shards()[u];
-    for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
+    const UnitArrays unit_arrays(engine, static_cast<int>(u));
+    for (const auto& a : unit_arrays.arrays()) {
       // Everyone holding a value could write it; the shard owner does, so each element is
       // written exactly once at any stage.
       const int64_t lo = std::max(shard.begin, a.held.begin);
@@ -232,7 +247,7 @@ fs::path save_checkpoint(const fs::path& checkpoints_dir, ZeroEngine& engine,
       const int64_t count = std::max<int64_t>(0, hi - lo);
       healthy = attempt([&] {
         const float* values = a.held.data + (count > 0 ? lo - a.held.begin : 0);
-        if (!engine.device().is_host() && count > 0) {
+        if (!a.held.in_host_memory && count > 0) {
           staging.resize(static_cast<size_t>(count));
           engine.device().copy(staging.data(), values, count * sizeof(float));
           values = staging.data();
@@ -452,10 +467,12 @@ TrainingProgress load_checkpoint(const fs::path& dir, ZeroEngine& engine,
   std::vector<float> staging;
   for (size_t u = 0; u < layout.units.size(); ++u) {
     const int64_t numel = engine.shards()[u].numel;
-    for (const auto& a : arrays_of(engine, static_cast<int>(u))) {
+    UnitArrays unit_arrays(engine, static_cast<int>(u));
+    unit_arrays.mark_modified();
+    for (const auto& a : unit_arrays.arrays()) {
       const std::string name = dataset_name(layout.units[u], a.name);
       // GPU state is read into host memory first.
-      const bool staged = !engine.device().is_host();
+      const bool staged = !a.held.in_host_memory;
       if (staged) staging.assign(static_cast<size_t>(a.held.count), 0.0f);
       float* into = staged ? staging.data() : a.held.data;
       if (shared) {

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "zerotune/base/error.hpp"
+#include "zerotune/comm/agreed_error.hpp"
 #include "zerotune/data/batch_loader.hpp"
 #include "zerotune/data/synthetic_corpus.hpp"
 #include "zerotune/model/gpt2.hpp"
@@ -23,6 +24,7 @@
 #include "zerotune/train/metrics_log.hpp"
 #include "zerotune/train/model_init.hpp"
 #include "zerotune/train/nonfinite_guard.hpp"
+#include "zerotune/train/nvme_path_check.hpp"
 #include "zerotune/train/resume.hpp"
 #include "zerotune/train/retention_check.hpp"
 #include "zerotune/train/run_figures.hpp"
@@ -97,8 +99,8 @@ class Trainer {
     opt.eps = cfg_.train.eps;
     opt.momentum = cfg_.train.momentum;
     opt.weight_decay = cfg_.train.weight_decay;
-    engine_ = ZeroEngine::create(static_cast<int>(cfg_.zero.stage), layout_, opt, comm_, *backend_,
-                                 comm_settings(cfg_.zero));
+    const OffloadSettings offload = offload_settings(opt);
+    create_engine(opt, offload);
     engine_->set_micro_batches_per_step(grad_accum_);
 
     const std::string train_path =
@@ -240,14 +242,57 @@ class Trainer {
   // Reduced precision on the host is refused by ops::make_backend, called next.
   void check_device_support() const {
     if (ctx_.device->is_host() && cfg_.zero.reduce_dtype != "fp32") {
-      throw InputError(cfg_.source + ": zero.reduce_dtype " + cfg_.zero.reduce_dtype +
-                       " reduces gradients in a GPU compute dtype; a CPU run reduces in fp32");
+      throw UniformInputError(cfg_.source + ": zero.reduce_dtype " + cfg_.zero.reduce_dtype +
+                              " reduces gradients in a GPU compute dtype; a CPU run reduces in "
+                              "fp32");
     }
-    if (!ctx_.device->is_host() && cfg_.zero.offload) {
-      throw InputError(cfg_.source +
-                       ": zero.offload: CPU offload of a GPU run is not available in this "
-                       "version; set zero.offload: false (use a higher zero.stage to save memory)");
+    if (cfg_.zero.offload_param == "nvme") {
+      throw UniformInputError(cfg_.source +
+                              ": zero.offload_param: nvme is not available in this version; set "
+                              "zero.offload_param: cpu (the shards in host memory) or none");
     }
+  }
+
+  OffloadSettings offload_settings(const OptimizerSettings& opt) {
+    OffloadSettings o;
+    o.optimizer_tier = parse_state_tier(cfg_.zero.offload_optimizer);
+    o.pin_memory = cfg_.zero.pin_memory;
+    o.parameters_on_host = cfg_.zero.offload_param == "cpu";
+    o.nvme_path = cfg_.zero.nvme_path;
+    o.cpu_threads = cpu_threads_for_offload(ctx_.topology.local_world_size);
+    if (o.optimizer_tier != StateTier::kNvme) return o;
+    // Before anything is written: every rank checks its folder, and all of them stop on the
+    // first one's problem. The ranks of a node share the folder, so each needs room for all.
+    std::vector<int64_t> counts;
+    for (const UnitShard& s : make_shards(layout_, comm_.size(), comm_.rank())) {
+      counts.push_back(s.owned());
+    }
+    const int64_t needed = nvme_state_bytes(counts, 1 + optimizer_state_count(opt.kind)) *
+                           std::max(1, ctx_.topology.local_world_size);
+    std::string error = check_nvme_path(cfg_.zero.nvme_path, needed);
+    if (!error.empty()) error = cfg_.source + ": " + error;
+    error = comm::agreed_error(comm_, error);
+    if (!error.empty()) throw UniformInputError(error);
+    return o;
+  }
+
+  // The nvme tier creates its files here: a rank that cannot makes every rank stop.
+  void create_engine(const OptimizerSettings& opt, const OffloadSettings& offload) {
+    const int stage = static_cast<int>(cfg_.zero.stage);
+    if (offload.optimizer_tier != StateTier::kNvme) {
+      engine_ = ZeroEngine::create(stage, layout_, opt, comm_, *backend_, comm_settings(cfg_.zero),
+                                   offload);
+      return;
+    }
+    std::string error;
+    try {
+      engine_ = ZeroEngine::create(stage, layout_, opt, comm_, *backend_, comm_settings(cfg_.zero),
+                                   offload);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    error = comm::agreed_error(comm_, error);
+    if (!error.empty()) throw LibraryError(error);
   }
 
   void log_start() {
@@ -270,13 +315,23 @@ class Trainer {
         shape_.vocab_size, cfg_.train.micro_batch_size, grad_accum_, cfg_.train.global_batch_size,
         train_loader_->steps_per_epoch(), total_steps_, data_seq_len_, data_file_name(*train_file_),
         ctx_.job_dir.root().string());
-    if (cfg_.zero.offload && ctx_.device->is_host()) {
-      log.info(
-          "zero.offload: the optimizer already runs on the CPU in a CPU run; nothing to offload");
+    if (cfg_.zero.offload_param != "none") {
+      log.info("offload_param={}: stage 3 parameter shards in {}host memory",
+               cfg_.zero.offload_param,
+               cfg_.zero.pin_memory && !ctx_.device->is_host() ? "pinned " : "");
+    }
+    if (cfg_.zero.offload) {
+      log.info("offload_optimizer={} state_location=\"{}\" cpu_threads={}{}",
+               cfg_.zero.offload_optimizer, engine_->optimizer_state_location(),
+               cpu_threads_for_offload(ctx_.topology.local_world_size),
+               ctx_.device->is_host() ? " (a CPU run: the state is in host memory anyway; the "
+                                        "offloaded step runs all the same)"
+                                      : "");
     }
     metrics_.config({{"strategy", strategy_name(cfg_)},
                      {"zero_stage", cfg_.zero.stage},
                      {"offload", cfg_.zero.offload},
+                     {"offload_optimizer", cfg_.zero.offload_optimizer},
                      {"precision", cfg_.train.precision},
                      {"world_size", comm_.size()},
                      {"global_batch_size", cfg_.train.global_batch_size},

@@ -2,11 +2,15 @@
 // gradient norm from shards, and the update that splits a range by its tensors' weight decay.
 #include "zerotune/train/zero_engine.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "gradient_collectives.hpp"
+#include "zerotune/train/host_cast.hpp"
 
 namespace zerotune::train {
 
@@ -36,7 +40,11 @@ CommSettings comm_settings(const config::ZeroConfig& zero) {
 std::unique_ptr<ZeroEngine> ZeroEngine::create(int stage, const model::Gpt2Layout& layout,
                                                const OptimizerSettings& optimizer,
                                                comm::Communicator& comm, ops::Backend& backend,
-                                               const CommSettings& settings) {
+                                               const CommSettings& settings,
+                                               const OffloadSettings& offload) {
+  if (offload.optimizer_tier != StateTier::kDevice && stage == 0) {
+    throw std::invalid_argument("zero.offload_optimizer needs zero.stage 1, 2 or 3");
+  }
   std::unique_ptr<ZeroEngine> engine;
   switch (stage) {
     case 0:
@@ -54,7 +62,13 @@ std::unique_ptr<ZeroEngine> ZeroEngine::create(int stage, const model::Gpt2Layou
     default:
       throw std::invalid_argument("zero.stage must be 0, 1, 2 or 3");
   }
-  engine->allocate_masters();
+  if (offload.parameters_on_host) {
+    if (offload.optimizer_tier == StateTier::kDevice) {
+      throw std::invalid_argument("zero.offload_param needs zero.offload_optimizer cpu or nvme");
+    }
+    engine->offload_parameters(offload.pin_memory && !backend.device().is_host());
+  }
+  engine->allocate_optimizer_state(offload);
   return engine;
 }
 
@@ -70,23 +84,36 @@ ZeroEngine::ZeroEngine(int stage, const model::Gpt2Layout& layout,
       backend_(backend),
       device_(backend.device()),
       collectives_(std::make_unique<GradientCollectives>(comm, backend, settings.reduce_dtype,
-                                                         settings.overlap_comm)) {
-  optimizer_state_.resize(optimizer_state_count());
-  for (auto& per_unit : optimizer_state_) {
-    for (size_t u = 0; u < shards_.size(); ++u) {
-      per_unit.emplace_back(device_, optimizer_range(static_cast<int>(u)).owned(),
-                            "optimizer state");
-    }
-  }
-}
+                                                         settings.overlap_comm)) {}
 
 ZeroEngine::~ZeroEngine() = default;
 
-void ZeroEngine::allocate_masters() {
-  if (!mixed_precision()) return;
+void ZeroEngine::allocate_optimizer_state(const OffloadSettings& offload) {
+  StateStoreSettings settings;
+  settings.tier = offload.optimizer_tier;
+  // Off the device the master is always kept apart: the device holds only the compute copy.
+  settings.masters = mixed_precision() || settings.tier != StateTier::kDevice;
+  settings.optimizer_states = optimizer_state_count();
+  settings.pin_memory = offload.pin_memory;
+  settings.nvme_path = offload.nvme_path;
+  char name[64];
+  std::snprintf(name, sizeof(name), "zerotune-optimizer-rank-%05d-pid-%d.swp", comm_.rank(),
+                static_cast<int>(::getpid()));
+  settings.file_name = name;
+  settings.use_io_uring = offload.use_io_uring;
+  std::vector<int64_t> counts;
+  int64_t largest = 0;
   for (size_t u = 0; u < shards_.size(); ++u) {
-    master_.emplace_back(device_, optimizer_range(static_cast<int>(u)).owned(),
-                         "fp32 master weights");
+    counts.push_back(optimizer_range(static_cast<int>(u)).owned());
+    largest = std::max(largest, counts.back());
+  }
+  store_ = make_optimizer_state_store(settings, counts, device_);
+  if (store_->in_device_memory()) return;
+  host_pool_ = std::make_unique<HostThreadPool>(offload.cpu_threads);
+  const bool pinned = offload.pin_memory && !device_.is_host();
+  for (int i = 0; i < 2; ++i) {
+    gradient_staging_[i] = runtime::HostBuffer<float>(device_, largest, pinned);
+    parameter_staging_[i] = runtime::HostBuffer<std::byte>(device_, compute_bytes(largest), pinned);
   }
 }
 
@@ -99,23 +126,37 @@ UnitShard ZeroEngine::optimizer_range(int unit) const {
   return range;
 }
 
-float* ZeroEngine::master_parameters(int unit) {
-  return mixed_precision() ? master_[unit].data() : static_cast<float*>(compute_parameters(unit));
+UnitState ZeroEngine::acquire_state(int unit) {
+  UnitState state = store_->acquire(unit);
+  if (!state.master) state.master = static_cast<float*>(compute_parameters(unit));
+  return state;
 }
 
 comm::DataType ZeroEngine::compute_comm_type() const { return comm::data_type_of(compute_dtype()); }
 
-StateRange ZeroEngine::parameters_held(int unit) {
-  const UnitShard range = optimizer_range(unit);
-  return {range.begin, range.owned(), master_parameters(unit)};
+void ZeroEngine::upload_compute_copy(int unit, const float* host_master, int64_t count) {
+  if (!mixed_precision()) {
+    device_.copy(compute_parameters(unit), host_master, count * sizeof(float));
+    return;
+  }
+  std::vector<std::byte> cast(static_cast<size_t>(compute_bytes(count)));
+  host_cast_from_float(cast.data(), host_master, count, compute_dtype());
+  device_.copy(compute_parameters(unit), cast.data(), cast.size());
 }
 
 void ZeroEngine::set_unit_parameters(int unit, const float* full_values) {
   const UnitShard range = optimizer_range(unit);
-  device_.copy(master_parameters(unit), full_values + range.begin, range.owned() * sizeof(float));
-  if (mixed_precision()) {
-    backend_.cast_from_float(compute_parameters(unit), master_parameters(unit), range.owned());
+  const UnitState state = acquire_state(unit);
+  if (store_->in_device_memory()) {
+    device_.copy(state.master, full_values + range.begin, range.owned() * sizeof(float));
+    if (mixed_precision()) {
+      backend_.cast_from_float(compute_parameters(unit), state.master, range.owned());
+    }
+  } else {
+    std::copy(full_values + range.begin, full_values + range.end, state.master);
+    upload_compute_copy(unit, state.master, range.owned());
   }
+  store_->release(unit, true);
   // Stages 1 and 2 hold every parameter: the other ranks' ranges come from the same values.
   if (stage_ == 1 || stage_ == 2) {
     runtime::DeviceBuffer<float> full(device_, shards_[unit].numel, "parameter upload");
@@ -133,28 +174,49 @@ void ZeroEngine::set_unit_parameters(int unit, const float* full_values) {
 
 void ZeroEngine::get_unit_parameters(int unit, float* full_values) {
   const UnitShard& s = shards_[unit];
+  const UnitState state = acquire_state(unit);
   if (stage_ == 0) {
-    device_.copy(full_values, master_parameters(unit), s.numel * sizeof(float));
+    device_.copy(full_values, state.master, s.numel * sizeof(float));
+    store_->release(unit, false);
     return;
   }
   runtime::DeviceBuffer<float> gathered(device_, s.padded_numel, "parameter download");
   runtime::DeviceBuffer<float> mine(device_, s.shard_numel, "parameter download");
-  device_.copy(mine.data(), master_parameters(unit), s.owned() * sizeof(float));
+  device_.copy(mine.data(), state.master, s.owned() * sizeof(float));
+  store_->release(unit, false);
   comm_.all_gather(mine.data(), gathered.data(), s.shard_numel, comm::DataType::kFloat32)->wait();
   device_.copy(full_values, gathered.data(), s.numel * sizeof(float));
 }
 
 void ZeroEngine::parameters_loaded() {
-  if (mixed_precision()) {
-    for (size_t u = 0; u < shards_.size(); ++u) {
-      const int unit = static_cast<int>(u);
-      backend_.cast_from_float(compute_parameters(unit), master_parameters(unit),
-                               optimizer_range(unit).owned());
+  for (size_t u = 0; u < shards_.size(); ++u) {
+    const int unit = static_cast<int>(u);
+    if (store_->in_device_memory() && !mixed_precision()) break;  // the master is the copy
+    const UnitState state = acquire_state(unit);
+    if (store_->in_device_memory()) {
+      backend_.cast_from_float(compute_parameters(unit), state.master, state.count);
+    } else {
+      upload_compute_copy(unit, state.master, state.count);
     }
+    store_->release(unit, false);
   }
   for (size_t u = 0; u < shards_.size(); ++u) unit_updated(static_cast<int>(u));
   after_update();
 }
+
+UnitStateRanges ZeroEngine::acquire_unit_state(int unit) {
+  const UnitShard range = optimizer_range(unit);
+  const UnitState state = acquire_state(unit);
+  const bool host = !store_->in_device_memory() || device_.is_host();
+  UnitStateRanges r;
+  r.params = {range.begin, range.owned(), state.master, host};
+  for (int i = 0; i < optimizer_state_count(); ++i) {
+    r.states.push_back({range.begin, range.owned(), state.state[i], host});
+  }
+  return r;
+}
+
+void ZeroEngine::release_unit_state(int unit, bool modified) { store_->release(unit, modified); }
 
 void ZeroEngine::begin_step() {
   clear_gradients();
@@ -178,8 +240,7 @@ double ZeroEngine::global_grad_norm() {
   return std::sqrt(sum_squares);
 }
 
-void ZeroEngine::optimizer_step(double lr, double grad_scale) {
-  ++optimizer_steps_;
+ops::UpdateRule ZeroEngine::update_rule(double lr, double grad_scale) const {
   ops::UpdateRule rule;
   rule.adamw = optimizer_.kind == OptimizerKind::kAdamW;
   rule.lr = lr;
@@ -190,43 +251,58 @@ void ZeroEngine::optimizer_step(double lr, double grad_scale) {
   rule.weight_decay = optimizer_.weight_decay;
   rule.grad_scale = grad_scale;
   rule.step = optimizer_steps_;
+  return rule;
+}
+
+std::vector<ops::UpdateSegment> ZeroEngine::update_segments(int unit) const {
+  const UnitShard range = optimizer_range(unit);
   std::vector<ops::UpdateSegment> segments;
+  // Split the range at tensor boundaries: weight decay is per tensor.
+  for (const auto& tensor : layout_.units[unit].tensors) {
+    const int64_t lo = std::max(range.begin, tensor.offset);
+    const int64_t hi = std::min(range.end, tensor.offset + tensor.numel);
+    if (lo >= hi) continue;
+    segments.push_back({lo - range.begin, hi - lo, tensor.weight_decay});
+  }
+  return segments;
+}
+
+void ZeroEngine::optimizer_step(double lr, double grad_scale) {
+  ++optimizer_steps_;
+  const ops::UpdateRule rule = update_rule(lr, grad_scale);
+  if (!store_->in_device_memory()) {
+    offloaded_step(rule);  // the compute stream waits for the uploads it queued
+    for (size_t u = 0; u < shards_.size(); ++u) unit_updated(static_cast<int>(u));
+    after_update();
+    return;
+  }
   for (size_t ui = 0; ui < shards_.size(); ++ui) {
     const int u = static_cast<int>(ui);
-    const UnitShard range = optimizer_range(u);
-    // Split the range at tensor boundaries: weight decay is per tensor.
-    segments.clear();
-    for (const auto& tensor : layout_.units[u].tensors) {
-      const int64_t lo = std::max(range.begin, tensor.offset);
-      const int64_t hi = std::min(range.end, tensor.offset + tensor.numel);
-      if (lo >= hi) continue;
-      segments.push_back({lo - range.begin, hi - lo, tensor.weight_decay});
-    }
+    const std::vector<ops::UpdateSegment> segments = update_segments(u);
     if (!segments.empty()) {
-      float* s1 = optimizer_state_.size() > 1 ? optimizer_state_[1][u].data() : nullptr;
-      backend_.optimizer_update(
-          master_parameters(u), reduced_gradients(u), optimizer_state_[0][u].data(), s1,
-          mixed_precision() ? compute_parameters(u) : nullptr, range.owned(), segments, rule);
+      const UnitState state = acquire_state(u);
+      backend_.optimizer_update(state.master, reduced_gradients(u), state.state[0], state.state[1],
+                                mixed_precision() ? compute_parameters(u) : nullptr, state.count,
+                                segments, rule);
+      store_->release(u, true);
     }
     unit_updated(u);  // a rank without a range of u still joins u's gather
   }
   after_update();
 }
 
-StateRange ZeroEngine::optimizer_state(int unit, int which) {
-  const UnitShard range = optimizer_range(unit);
-  return {range.begin, range.owned(), optimizer_state_.at(which).at(unit).data()};
-}
-
 MemoryAccount ZeroEngine::memory_account() const {
   MemoryAccount account;
   account.model_parameters = layout_.total_numel();
-  for (const auto& per_unit : optimizer_state_) {
-    for (const auto& buffer : per_unit) account.optimizer_bytes += buffer.bytes();
-  }
+  const StateStoreBytes b = store_->bytes();
   // The fp32 masters are part of the optimizer's 12 bytes per parameter (DESIGN.md's theory).
-  for (const auto& buffer : master_) account.master_bytes += buffer.bytes();
-  account.optimizer_bytes += account.master_bytes;
+  account.master_bytes = b.device_master;
+  account.optimizer_bytes = b.device_state + b.device_master;
+  account.host_optimizer_bytes = b.host_master + b.host_state;
+  for (int i = 0; i < 2; ++i) {
+    account.host_optimizer_bytes += gradient_staging_[i].bytes() + parameter_staging_[i].bytes();
+  }
+  account.nvme_optimizer_bytes = b.nvme;
   return account;
 }
 

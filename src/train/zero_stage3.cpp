@@ -8,6 +8,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "host_shards.hpp"
 #include "sharded_gradients.hpp"
 #include "unit_buffer_pool.hpp"
 #include "zerotune/train/zero_engine.hpp"
@@ -83,6 +84,8 @@ class ZeroStage3 : public ZeroEngine {
   MemoryAccount memory_account() const override {
     MemoryAccount a = ZeroEngine::memory_account();
     for (const auto& b : shards_params_) a.parameter_bytes += b.bytes();
+    for (const auto& b : host_params_.shards) a.host_parameter_bytes += b.bytes();
+    for (const auto& b : host_params_.staging) a.scratch_bytes += b.bytes();
     a.gradient_bytes = grads_.accumulator_bytes();
     a.scratch_bytes = grads_.scratch_bytes();
     a.scratch_bytes += gather_.bytes();
@@ -91,7 +94,20 @@ class ZeroStage3 : public ZeroEngine {
   }
 
  protected:
-  void* compute_parameters(int unit) override { return shards_params_[unit].data(); }
+  void* compute_parameters(int unit) override {
+    return host_params_.shards.empty() ? shards_params_[unit].data()
+                                       : host_params_.shards[unit].data();
+  }
+  void offload_parameters(bool pinned) override {
+    host_params_ = HostShards(device_, shards_params_, kGatherBuffers, pinned);
+    shards_params_.clear();
+    // Shards on the host reach the device through the gather buffers only: every unit is
+    // gathered at use (a copy on one rank), none keeps a persistent copy.
+    direct_ = false;
+    for (auto& p : persistent_) p.reset();
+    gather_ =
+        UnitBufferPool(device_, shards_, kGatherBuffers, compute_bytes(1), "gathered parameters");
+  }
   float* reduced_gradients(int unit) override { return grads_.accumulated(unit); }
   void clear_gradients() override { grads_.clear(); }
   void complete_gradient_collectives() override { grads_.complete_all(); }
@@ -127,8 +143,10 @@ class ZeroStage3 : public ZeroEngine {
     if (b < 0) return nullptr;
     Gathered& g = gathered_[unit];
     g.buffer = b;
-    g.request = comm_.all_gather(shards_params_[unit].data(), gather_.data(b),
-                                 shards_[unit].shard_numel, compute_comm_type());
+    const void* shard =
+        host_params_.shards.empty() ? shards_params_[unit].data() : host_params_.to_device(unit, b);
+    g.request =
+        comm_.all_gather(shard, gather_.data(b), shards_[unit].shard_numel, compute_comm_type());
     if (!settings_.overlap_comm) finish(g.request);
     return &g;
   }
@@ -157,7 +175,8 @@ class ZeroStage3 : public ZeroEngine {
 
   ShardedGradients grads_;
   bool direct_;
-  std::vector<runtime::DeviceBuffer<std::byte>> shards_params_;
+  std::vector<runtime::DeviceBuffer<std::byte>> shards_params_;  // empty when on the host
+  HostShards host_params_;
   std::vector<runtime::DeviceBuffer<std::byte>> persistent_;  // [unit] empty unless persistent
   std::vector<comm::RequestPtr> persistent_gather_;           // [unit] in flight
   UnitBufferPool gather_;

@@ -79,10 +79,11 @@ BOOST_AUTO_TEST_CASE(rejects_unknown_key) {
   BOOST_TEST(parse_error("model:\n  n_layer: 2\n  n_layr: 3\n") ==
              "t.yaml:3: model.n_layr: unknown key (known: arch, n_layer, n_head, n_embd, "
              "seq_len, vocab_size, init, init_std)");
-  BOOST_TEST(parse_error("zero:\n  stage: 1\n  offlaod: true\n") ==
-             "t.yaml:3: zero.offlaod: unknown key (known: "
-             "stage, offload, overlap_comm, reduce_bucket_size, prefetch_bucket_size, "
-             "param_persistence_threshold, reduce_dtype)");
+  BOOST_TEST(
+      parse_error("zero:\n  stage: 1\n  offlaod: true\n") ==
+      "t.yaml:3: zero.offlaod: unknown key (known: "
+      "stage, offload, offload_optimizer, offload_param, nvme_path, pin_memory, overlap_comm, "
+      "reduce_bucket_size, prefetch_bucket_size, param_persistence_threshold, reduce_dtype)");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_unknown_section) {
@@ -339,6 +340,46 @@ BOOST_AUTO_TEST_CASE(rejects_offload_without_sharding) {
   BOOST_TEST(parse_error("zero:\n  stage: 0\n  offload: true\n") ==
              "t.yaml:3: zero.offload true needs zero.stage 1, 2 or 3 (offload moves the optimizer "
              "shard to the CPU; stage 0 has no shard)");
+}
+
+BOOST_AUTO_TEST_CASE(offload_true_is_offload_optimizer_cpu) {
+  const RunConfig old_switch = parse_run_config("zero:\n  stage: 1\n  offload: true\n", "t.yaml");
+  BOOST_TEST(old_switch.zero.offload_optimizer == "cpu");
+  const RunConfig nvme = parse_run_config(
+      "zero:\n  stage: 2\n  offload_optimizer: nvme\n  nvme_path: /local\n", "t.yaml");
+  BOOST_TEST(nvme.zero.offload);
+  BOOST_TEST(nvme.zero.pin_memory);
+  // Both set and agreeing, and an override of either one deciding.
+  BOOST_TEST(
+      parse_run_config("zero:\n  stage: 1\n  offload: true\n  offload_optimizer: cpu\n", "t.yaml")
+          .zero.offload);
+  BOOST_TEST(parse_run_config("zero:\n  stage: 1\n  offload: true\n  offload_optimizer: cpu\n",
+                              "t.yaml", {"zero.offload=false"})
+                 .zero.offload_optimizer == "none");
+  const RunConfig overridden =
+      parse_run_config("zero:\n  stage: 1\n  offload: true\n  offload_optimizer: cpu\n", "t.yaml",
+                       {"zero.offload_optimizer=none"});
+  BOOST_TEST(!overridden.zero.offload);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_inconsistent_offload_settings) {
+  BOOST_TEST(parse_error("zero:\n  stage: 1\n  offload: true\n  offload_optimizer: none\n") ==
+             "t.yaml:3: zero.offload true disagrees with zero.offload_optimizer none; set only "
+             "zero.offload_optimizer (none, cpu or nvme)");
+  BOOST_TEST(parse_error("zero:\n  stage: 1\n  offload_optimizer: nvme\n") ==
+             "t.yaml:3: zero.nvme_path: an nvme offload needs a folder for its files (a local "
+             "NVMe mount)");
+  BOOST_TEST(parse_error("zero:\n  stage: 2\n  offload_param: cpu\n") ==
+             "t.yaml:3: zero.offload_param cpu needs zero.stage 3 (only stage 3 shards the "
+             "parameters)");
+  BOOST_TEST(parse_error("zero:\n  stage: 3\n  offload_param: cpu\n") ==
+             "t.yaml:3: zero.offload_param cpu needs zero.offload_optimizer cpu or nvme (the "
+             "update then writes the parameters where they live)");
+  BOOST_TEST(parse_error("zero:\n  offload_optimizer: nvme\n  nvme_path: /x\n") ==
+             "t.yaml:2: zero.offload_optimizer nvme needs zero.stage 1, 2 or 3 (offload moves the "
+             "optimizer shard to the NVMe; stage 0 has no shard)");
+  BOOST_TEST(parse_error("zero:\n  stage: 1\n  offload_optimizer: gpu\n") ==
+             "t.yaml:3: zero.offload_optimizer: expected one of none, cpu, nvme, got \"gpu\"");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_malformed_yaml) {

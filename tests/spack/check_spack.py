@@ -33,6 +33,7 @@ PROVIDERS = {
     "find_package(Boost)": ["boost+test"],
     "pkg_check_modules(yaml-0.1)": ["libyaml"],
     "pkg_check_modules(libpcre2-8)": ["pcre2"],
+    "pkg_check_modules(liburing)": ["liburing"],  # optional: io_uring for NVMe offload
     "find_path(cblas.h)": ["openblas", "blas"],
     "language(CUDA)": ["cuda"],
     "find_path(nccl.h)": ["nccl"],

@@ -9,7 +9,9 @@
 //   gradient_clipping -> train.grad_clip; steps_per_print -> log.every_n_steps
 //   fp16 {enabled -> train.precision fp16, loss_scale, initial_scale_power, loss_scale_window,
 //         hysteresis, min_loss_scale -> fp16.*}; bf16 {enabled -> train.precision bf16}
-//   zero_optimization {stage -> zero.stage, offload_optimizer.device cpu|nvme -> zero.offload}
+//   zero_optimization {stage -> zero.stage, offload_optimizer.device none|cpu|nvme ->
+//     zero.offload_optimizer, offload_param.device -> zero.offload_param, their nvme_path ->
+//     zero.nvme_path, pin_memory -> zero.pin_memory}
 //     (or the older zero_optimization: true / false, stage 1 / 0)
 //   optimizer {type Adam|AdamW -> adamw, SGD -> sgd; params lr, betas, eps, weight_decay,
 //              momentum -> train.*}

@@ -75,7 +75,11 @@ struct Fp16Config {
 
 struct ZeroConfig {
   int64_t stage = 0;     // 0 (data parallel), 1, 2, 3
-  bool offload = false;  // optimizer state and step on the CPU
+  bool offload = false;  // optimizer state and step off the device (offload_optimizer != none)
+  std::string offload_optimizer = "none";  // none | cpu | nvme: where the optimizer state lives
+  std::string offload_param = "none";      // none | cpu | nvme: stage 3 parameter shards
+  std::string nvme_path;                   // folder of the nvme tier's files (one per rank)
+  bool pin_memory = true;                  // page-locked host buffers for GPU offload
   // Communication, with DeepSpeed's names (docs/config-reference.md says what each does here).
   bool overlap_comm = true;                      // collectives run beside compute
   int64_t reduce_bucket_size = 500000000;        // gradient elements in flight (stages 2, 3)

@@ -6,6 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <utility>
 
 #include "zerotune/base/error.hpp"
@@ -37,6 +40,72 @@ class Device {
   virtual void* native_stream() { return nullptr; }
   // Returns when all work queued on the compute stream is done (the host: at once).
   virtual void synchronize() {}
+
+  // Offload's host side (DESIGN.md "Offload tiers"). Host memory that this device copies
+  // to and from: page-locked (cudaHostAlloc) on a GPU when `pinned`, so copies run
+  // asynchronously at full bus speed; plain memory otherwise. Aligned to kHostAlignment
+  // (O_DIRECT file I/O reads into it). Throws std::bad_alloc (or the CUDA error) on failure.
+  static constexpr size_t kHostAlignment = 4096;
+  virtual void* allocate_host(size_t bytes, bool /*pinned*/) {
+    void* p = std::aligned_alloc(kHostAlignment,
+                                 (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  virtual void deallocate_host(void* ptr, size_t /*bytes*/, bool /*pinned*/) { std::free(ptr); }
+  // Copies `bytes` between host and device memory on the copy stream, after all work queued
+  // on the compute stream so far (a gradient the step produced), and returns at once on a
+  // GPU with a ticket for wait_copy; the host device copies before returning (ticket 0).
+  virtual uint64_t copy_async(void* dst, const void* src, size_t bytes) {
+    std::memcpy(dst, src, bytes);
+    return 0;
+  }
+  // Returns when the copy with this ticket, and every copy issued before it, is done.
+  virtual void wait_copy(uint64_t /*ticket*/) {}
+  // Work queued on the compute stream from now on runs after every copy issued so far
+  // (parameters copied up by the offloaded step, before they are gathered or used).
+  virtual void compute_waits_for_copies() {}
+};
+
+// Page-locked (or plain) host memory from Device::allocate_host, freed with it. Moves only.
+template <typename T>
+class HostBuffer {
+ public:
+  HostBuffer() = default;
+  HostBuffer(Device& device, int64_t count, bool pinned)
+      : device_(&device), count_(count), pinned_(pinned) {
+    data_ = count > 0 ? static_cast<T*>(device.allocate_host(bytes(), pinned)) : nullptr;
+  }
+  ~HostBuffer() { reset(); }
+  HostBuffer(HostBuffer&& o) noexcept { *this = std::move(o); }
+  HostBuffer& operator=(HostBuffer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      std::swap(device_, o.device_);
+      std::swap(data_, o.data_);
+      std::swap(count_, o.count_);
+      std::swap(pinned_, o.pinned_);
+    }
+    return *this;
+  }
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  int64_t size() const { return count_; }
+  size_t bytes() const { return static_cast<size_t>(count_) * sizeof(T); }
+  void reset() {
+    if (data_) device_->deallocate_host(data_, bytes(), pinned_);
+    data_ = nullptr;
+    count_ = 0;
+  }
+
+ private:
+  Device* device_ = nullptr;
+  T* data_ = nullptr;
+  int64_t count_ = 0;
+  bool pinned_ = false;
 };
 
 Device& cpu_device();

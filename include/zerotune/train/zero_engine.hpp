@@ -22,10 +22,18 @@
 // and optimizer state are fp32. The optimizer writes the master and the compute copy in one
 // pass; stages 1 and 2 then all-gather the compute copy (bf16: half the bytes of fp32). In
 // fp32 the master IS the compute copy.
+//
+// Offload (DESIGN.md "Offload tiers"): with zero.offload_optimizer cpu or nvme the masters and
+// optimizer state live in an OptimizerStateStore off the device and the device holds none of
+// them; optimizer_step then copies each unit's reduced gradient shard to the host on the
+// copy stream, updates it there with a threaded AdamW, and copies the new compute-dtype
+// parameters back, pipelined across units (offloaded_step.cpp).
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "zerotune/comm/communicator.hpp"
@@ -34,7 +42,9 @@
 #include "zerotune/model/unit_access.hpp"
 #include "zerotune/ops/backend.hpp"
 #include "zerotune/runtime/device.hpp"
+#include "zerotune/train/host_thread_pool.hpp"
 #include "zerotune/train/optimizer.hpp"
+#include "zerotune/train/optimizer_state_store.hpp"
 #include "zerotune/train/shard_layout.hpp"
 
 namespace zerotune::train {
@@ -44,6 +54,23 @@ struct StateRange {
   int64_t begin = 0;
   int64_t count = 0;
   float* data = nullptr;
+  bool in_host_memory = false;  // else device memory: copy through the host to read or write
+};
+
+// One unit's checkpointed arrays on this rank: the fp32 masters and the optimizer states.
+struct UnitStateRanges {
+  StateRange params;
+  std::vector<StateRange> states;  // optimizer_state_count() of them
+};
+
+// Where the optimizer state lives and how the host side of an offloaded step runs.
+struct OffloadSettings {
+  StateTier optimizer_tier = StateTier::kDevice;  // zero.offload_optimizer
+  bool pin_memory = true;                         // zero.pin_memory
+  std::filesystem::path nvme_path;                // zero.nvme_path
+  bool parameters_on_host = false;                // zero.offload_param: cpu (stage 3)
+  int cpu_threads = 1;                            // host AdamW threads
+  bool use_io_uring = true;                       // false: the nvme tier's pread/pwrite path
 };
 
 // How the engine schedules its collectives: DeepSpeed's zero_optimization knobs, with the
@@ -72,15 +99,22 @@ struct MemoryAccount {
   int64_t scratch_bytes = 0;  // unit-sized gather / gradient buffers of stages 2 and 3
   int64_t master_bytes = 0;   // fp32 master weights apart from the compute copy (mixed precision)
   int64_t model_parameters = 0;
+  // Offload: what lives off the device (host: the state, or nvme's slots, and the staging).
+  int64_t host_optimizer_bytes = 0;
+  int64_t nvme_optimizer_bytes = 0;
+  int64_t host_parameter_bytes = 0;  // stage 3's shards with zero.offload_param: cpu
 };
 
 class ZeroEngine : public model::ParameterSource<void>, public model::GradientSink<void> {
  public:
-  // Buffers on backend.device(); parameters served in backend.compute_dtype().
+  // Buffers on backend.device(); parameters served in backend.compute_dtype(); optimizer
+  // state where `offload` says (stage >= 1 for an offload tier). Throws LibraryError when the
+  // nvme file cannot be created.
   static std::unique_ptr<ZeroEngine> create(int stage, const model::Gpt2Layout& layout,
                                             const OptimizerSettings& optimizer,
                                             comm::Communicator& comm, ops::Backend& backend,
-                                            const CommSettings& settings = {});
+                                            const CommSettings& settings = {},
+                                            const OffloadSettings& offload = {});
   ~ZeroEngine() override;
 
   int stage() const { return stage_; }
@@ -98,8 +132,8 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   // Parameters out: the full fp32 master values of one unit into host memory (collective at
   // stages 1-3: the masters are sharded).
   void get_unit_parameters(int unit, float* full_values);
-  // After parameters_held() ranges were written directly (checkpoint load): rebuild the
-  // compute copies from the masters (collective at stages 1 and 2).
+  // After acquire_unit_state() ranges were written (checkpoint load): rebuild the compute
+  // copies from the masters (collective at stages 1 and 2).
   void parameters_loaded();
 
   // Micro-batches each step accumulates (gradient accumulation steps): stages 2 and 3 make
@@ -115,11 +149,17 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   int64_t optimizer_steps() const { return optimizer_steps_; }
   void set_optimizer_steps(int64_t steps) { optimizer_steps_ = steps; }
 
-  // Checkpoint access, in global element coordinates of each unit's flat array, in the
-  // device's memory: the fp32 masters this rank updates (stage 0: [0, numel); else its shard).
-  StateRange parameters_held(int unit);
-  StateRange optimizer_state(int unit, int which);  // this rank's optimizer range
+  // Checkpoint access, in global element coordinates of each unit's flat array: the fp32
+  // masters this rank updates (stage 0: [0, numel); else its shard) and the optimizer states
+  // over the same range, in device memory or (offload tiers) host memory, as each range says.
+  // Valid until release_unit_state(unit, modified); `modified` after writing them (a load).
+  // One unit at a time.
+  UnitStateRanges acquire_unit_state(int unit);
+  void release_unit_state(int unit, bool modified);
   int optimizer_state_count() const { return train::optimizer_state_count(optimizer_.kind); }
+  StateTier optimizer_tier() const { return store_->tier(); }
+  // One line for the .out: where the optimizer state lives.
+  std::string optimizer_state_location() const { return store_->describe(); }
 
   virtual MemoryAccount memory_account() const;
 
@@ -133,7 +173,9 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   // writes them; the fp32 masters are there too in fp32 runs, else in master_.
   virtual void* compute_parameters(int unit) = 0;
   virtual float* reduced_gradients(int unit) = 0;
-  float* master_parameters(int unit);
+  // store_->acquire(unit), with the compute copy as the master where it is one (device
+  // tier in fp32). Pair with store_->release(unit, modified).
+  UnitState acquire_state(int unit);
   comm::DataType compute_comm_type() const;
   int64_t compute_bytes(int64_t elements) const {
     return elements * static_cast<int64_t>(dtype_bytes(compute_dtype()));
@@ -144,12 +186,25 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   // After the compute copy of one unit's optimizer range changed (as a step goes through the
   // units, or a checkpoint load): stages 1 and 2 start all-gathering that unit's shards, so
   // the gather overlaps the update of the next units and the next forward waits only for
-  // what it uses.
+  // what it uses; stage 3 refreshes its persistent copies.
   virtual void unit_updated(int /*unit*/) {}
   // After every unit was updated: drop what depended on the old values (stage 3's prefetch).
   virtual void after_update() = 0;
-  // Allocates master_ (mixed precision only); stages call it once their buffers exist.
-  void allocate_masters();
+  // zero.offload_param: cpu (stage 3 only, with the optimizer offloaded): the compute-dtype
+  // parameter shards move to host memory (page-locked when `pinned`); compute_parameters()
+  // then points there and each gather first copies its shard to the device.
+  virtual void offload_parameters(bool /*pinned*/) {
+    throw std::invalid_argument("zero.offload_param needs zero.stage 3");
+  }
+  // Creates the optimizer state store; create() calls it once the stage's buffers exist.
+  void allocate_optimizer_state(const OffloadSettings& offload);
+  ops::UpdateRule update_rule(double lr, double grad_scale) const;
+  // The range's runs of equal weight decay, relative to optimizer_range(unit).begin.
+  std::vector<ops::UpdateSegment> update_segments(int unit) const;
+  // optimizer_step with the state off the device (offloaded_step.cpp).
+  void offloaded_step(const ops::UpdateRule& rule);
+  // The compute-dtype copy of `count` host masters into compute_parameters(unit).
+  void upload_compute_copy(int unit, const float* host_master, int64_t count);
 
   int stage_;
   CommSettings settings_;
@@ -162,10 +217,13 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   std::unique_ptr<GradientCollectives> collectives_;  // every stage's gradient reductions
   bool last_micro_batch_ = true;
   int64_t optimizer_steps_ = 0;
-  // optimizer_state_[which][unit], sized optimizer_range(unit).owned()
-  std::vector<std::vector<runtime::DeviceBuffer<float>>> optimizer_state_;
-  // fp32 masters over optimizer_range(unit), mixed precision only (else empty).
-  std::vector<runtime::DeviceBuffer<float>> master_;
+  // Masters (mixed precision or offload) and optimizer states over optimizer_range(unit).
+  std::unique_ptr<OptimizerStateStore> store_;
+  // The offloaded step's host side: AdamW threads and two staging slots each for gradients
+  // (fp32) and compute-dtype parameters, sized to the largest optimizer range.
+  std::unique_ptr<HostThreadPool> host_pool_;
+  runtime::HostBuffer<float> gradient_staging_[2];
+  runtime::HostBuffer<std::byte> parameter_staging_[2];
 };
 
 }  // namespace zerotune::train

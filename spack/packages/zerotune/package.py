@@ -38,6 +38,7 @@ class Zerotune(CMakePackage, CudaPackage):
     depends_on("nlohmann-json@3.2:")
     depends_on("openblas")  # BLAS and cblas.h
     depends_on("pcre2")
+    depends_on("liburing")  # io_uring for the NVMe offload tier
     depends_on("boost+test", type=("build", "test"), when="+tests")
     # CudaPackage adds the cuda variant, cuda_arch and depends_on("cuda") when +cuda.
     depends_on("nccl", when="+cuda")

@@ -1,0 +1,128 @@
+"""ZeRO-Offload and ZeRO-Infinity on one GPU: the optimizer state on the device, in host
+memory (offload_optimizer: cpu) and on NVMe (nvme), same model, data and stage, one run.
+
+For each config and tier it runs `zerotune train` on WikiText-2 (prepped here at the config's
+row length) and prints the steady-state step time (median after warmup) and tokens/s, the
+pool's peak allocated GPU memory (metrics.jsonl), the process's peak host RSS (VmHWM), the
+NVMe bytes read and written per second of training (/proc/PID/io over train_runtime), and
+the step time over the no-offload run's (the goals: cpu <= 1.5x, nvme <= 2x).
+
+  python bench/offload_bench.py --zerotune build/zerotune --data ../shared/data \
+      --nvme /local/nvme [--only NAME] [--stage 2]
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# name, (n_layer, n_head, n_embd), micro batch, row length, precision
+CONFIGS = [
+    ("774M-B2xT512-fp16", (36, 20, 1280), 2, 512, "fp16"),
+    ("1558M-B8xT1024-bf16", (48, 25, 1600), 8, 1024, "bf16"),
+]
+VOCAB = 50257
+TIERS = ["none", "cpu", "nvme"]
+
+
+def prep(zerotune, data, T, out_dir):
+    out = out_dir / f"wikitext-{T}.h5"
+    if not out.exists():
+        subprocess.run([zerotune, "prep", "wikitext", "--input",
+                        str(data / "wikitext-2-raw" / "wiki.test.raw"), "--tokenizer",
+                        str(data / "gpt2-tokenizer"), "--seq-len", str(T), "--out", str(out)],
+                       check=True, capture_output=True)
+    return out
+
+
+def proc_field(pid, name, key):
+    try:
+        for line in open(f"/proc/{pid}/{name}"):
+            if line.startswith(key):
+                return int(line.split()[1]) * (1024 if name == "status" else 1)
+    except OSError:
+        pass
+    return None
+
+
+def run_zerotune(zerotune, shape, B, T, precision, stage, tier, nvme, steps, token_file, run_dir):
+    L, H, C = shape
+    cmd = [zerotune, "train", "--run-dir", str(run_dir), "--set", "run.device=cuda",
+           "--set", f"model.n_layer={L}", "--set", f"model.n_head={H}", "--set", f"model.n_embd={C}",
+           "--set", "model.seq_len=1024", "--set", f"model.vocab_size={VOCAB}",
+           "--set", f"data.train_file={token_file}", "--set", "data.eval_file=",
+           "--set", f"train.micro_batch_size={B}", "--set", f"train.global_batch_size={B}",
+           "--set", f"train.max_steps={steps}", "--set", f"train.precision={precision}",
+           "--set", f"zero.stage={stage}", "--set", f"zero.offload_optimizer={tier}",
+           "--set", "log.every_n_steps=1", "--set", "checkpoint.save_strategy=no",
+           "--set", "train.eval_strategy=no", "--set", "monitor.interval_ms=100"]
+    if tier == "nvme":
+        cmd += ["--set", f"zero.nvme_path={nvme}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak_rss, io = 0, {}
+    while proc.poll() is None:  # /proc/PID goes with the process: sample while it runs
+        peak_rss = max(peak_rss, proc_field(proc.pid, "status", "VmHWM:") or 0)
+        for key in ("read_bytes:", "write_bytes:"):
+            value = proc_field(proc.pid, "io", key)
+            if value is not None:
+                io[key] = value
+        time.sleep(0.2)
+    output = proc.stdout.read()
+    if proc.returncode != 0:
+        return {"error": output.strip().splitlines()[-1:]}
+    records = [json.loads(line) for line in open(run_dir / "metrics.jsonl")]
+    step_ms = [r["step_ms"] for r in records if r.get("type") == "step"][5:]
+    summary = next(r for r in records if r.get("type") == "summary")
+    ms = statistics.median(step_ms)
+    seconds = max(summary.get("train_runtime", 0.0), 1e-9)
+    nvme_bytes = io.get("read_bytes:", 0) + io.get("write_bytes:", 0) if tier == "nvme" else 0
+    return {"ms": ms, "tokens_per_s": B * T / (ms / 1e3),
+            "alloc_gib": summary.get("peak_alloc_gib", summary.get("peak_mem_gib", 0.0)),
+            "host_rss_gib": peak_rss / 2**30, "nvme_gb_per_s": nvme_bytes / seconds / 1e9}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--zerotune", required=True)
+    ap.add_argument("--data", required=True, type=Path)
+    ap.add_argument("--nvme", required=True, help="a folder on a local NVMe (zero.nvme_path)")
+    ap.add_argument("--stage", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="zt-offload-bench-") as tmp:
+        tmp = Path(tmp)
+        for name, shape, B, T, precision in CONFIGS:
+            if args.only and args.only not in name:
+                continue
+            token_file = prep(args.zerotune, args.data, T, tmp)
+            for tier in TIERS:
+                r = run_zerotune(args.zerotune, shape, B, T, precision, args.stage, tier, args.nvme,
+                                 args.steps, token_file, tmp / f"{name}-{tier}")
+                rows.append((name, tier, r))
+                print(f"done {name} {tier}", file=sys.stderr, flush=True)
+    print(f"{'config':22s} {'offload':8s} {'tokens/s':>9s} {'ms/step':>8s} {'vs none':>8s} "
+          f"{'GPU GiB':>8s} {'host GiB':>9s} {'NVMe GB/s':>9s}")
+    base = {}
+    for name, tier, r in rows:
+        if "error" in r:
+            print(f"{name:22s} {tier:8s} error: {r['error']}")
+            continue
+        if tier == "none":
+            base[name] = r["ms"]
+        ratio = f"{r['ms'] / base[name]:.2f}x" if name in base else "-"
+        print(f"{name:22s} {tier:8s} {r['tokens_per_s']:9.0f} {r['ms']:8.1f} {ratio:>8s} "
+              f"{r['alloc_gib']:8.2f} {r['host_rss_gib']:9.2f} {r['nvme_gb_per_s']:9.2f}")
+    if args.json:
+        args.json.write_text(json.dumps([{"config": n, "offload": t, **r} for n, t, r in rows],
+                                        indent=1))
+
+
+if __name__ == "__main__":
+    main()

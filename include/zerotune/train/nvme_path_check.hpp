@@ -1,0 +1,20 @@
+// Checks zero.nvme_path before the first step: the NVMe tier must be able to create its file
+// there and fill it, or the run would fail mid-step with the optimizer state half written.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace zerotune::train {
+
+// "" when `path` is an existing, writable directory with at least `bytes_needed` bytes
+// free; else one line for the user, starting "zero.nvme_path: " and naming the path, what is
+// wrong and, for space, the bytes needed and available.
+std::string check_nvme_path(const std::string& path, int64_t bytes_needed);
+
+// The bytes the nvme tier's file takes for units of unit_counts[u] floats and
+// `arrays` arrays each (masters + optimizer states), as NvmeStateStore lays it out.
+int64_t nvme_state_bytes(const std::vector<int64_t>& unit_counts, int arrays);
+
+}  // namespace zerotune::train

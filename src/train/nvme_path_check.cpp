@@ -1,0 +1,48 @@
+#include "zerotune/train/nvme_path_check.hpp"
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "zerotune/train/swap_file.hpp"
+
+namespace zerotune::train {
+
+int64_t nvme_state_bytes(const std::vector<int64_t>& unit_counts, int arrays) {
+  const auto a = static_cast<int64_t>(SwapFile::kAlignment);
+  int64_t total = 0;
+  for (int64_t n : unit_counts) {
+    total += (n * static_cast<int64_t>(sizeof(float)) + a - 1) / a * a * arrays;
+  }
+  return total;
+}
+
+std::string check_nvme_path(const std::string& path, int64_t bytes_needed) {
+  const std::string field = "zero.nvme_path: " + path;
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) {
+    return field + " does not exist (create it, or point zero.nvme_path at a local NVMe folder)";
+  }
+  if (!std::filesystem::is_directory(status)) return field + " is not a directory";
+  // access() answers for this process's user; a read-only mount says so as EROFS.
+  if (::access(path.c_str(), W_OK | X_OK) != 0) {
+    return field + " is not writable (" + std::strerror(errno) + ")";
+  }
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) != 0) {
+    return field + ": statvfs failed (" + std::strerror(errno) + ")";
+  }
+  if (fs.f_flag & ST_RDONLY) return field + " is not writable (read-only file system)";
+  const auto available = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+  if (available < bytes_needed) {
+    return field + " has " + std::to_string(available) + " bytes free; the optimizer state needs " +
+           std::to_string(bytes_needed) + " bytes";
+  }
+  return "";
+}
+
+}  // namespace zerotune::train

@@ -1,0 +1,177 @@
+// The nvme tier: every unit's [master | state 0 | state 1] in one file per rank, each array
+// padded to SwapFile::kAlignment so a unit is one aligned transfer. Units pass through
+// kSlots aligned host slots: while the update works on unit u in one slot, the next unit is
+// read into another (prefetch) and the previous one is written from a third.
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "zerotune/train/optimizer_state_store.hpp"
+#include "zerotune/train/swap_file.hpp"
+
+namespace zerotune::train {
+
+namespace {
+
+int64_t aligned(int64_t bytes) {
+  const auto a = static_cast<int64_t>(SwapFile::kAlignment);
+  return (bytes + a - 1) / a * a;
+}
+
+class NvmeStateStore : public OptimizerStateStore {
+ public:
+  static constexpr int kSlots = 3;  // being updated, being read, being written
+
+  NvmeStateStore(const StateStoreSettings& s, const std::vector<int64_t>& counts,
+                 runtime::Device& device)
+      : counts_(counts), arrays_(1 + s.optimizer_states) {
+    int64_t offset = 0, largest = 0;
+    for (int64_t n : counts) {
+      offsets_.push_back(offset);
+      const int64_t region = aligned(n * static_cast<int64_t>(sizeof(float))) * arrays_;
+      offset += region;
+      largest = std::max(largest, region);
+    }
+    file_bytes_ = offset;
+    pinned_ = s.pin_memory && !device.is_host();
+    SwapFileOptions options;
+    options.use_io_uring = s.use_io_uring;
+    file_ = std::make_unique<SwapFile>(s.nvme_path / s.file_name, file_bytes_, options);
+    for (auto& slot : slots_) {
+      slot.memory = runtime::HostBuffer<std::byte>(device, largest, pinned_);
+      slot_bytes_ += largest;
+    }
+  }
+
+  ~NvmeStateStore() override {
+    try {
+      file_->wait_all();  // before the slots the transfers use are freed
+    } catch (...) {       // the file goes with file_; an error was or will be seen elsewhere
+    }
+  }
+
+  StateTier tier() const override { return StateTier::kNvme; }
+
+  void prefetch(int unit) override {
+    if (find(unit)) return;
+    Slot& slot = evict();
+    start_read(slot, unit);
+  }
+
+  UnitState acquire(int unit) override {
+    Slot* slot = find(unit);
+    if (!slot) {
+      slot = &evict();
+      start_read(*slot, unit);
+    }
+    if (slot->read) {
+      file_->wait(slot->read);
+      slot->read = 0;
+    }
+    if (slot->write) {  // the caller may change the memory a write still reads
+      file_->wait(slot->write);
+      slot->write = 0;
+    }
+    slot->acquired = true;
+    slot->last_use = ++clock_;
+    UnitState u;
+    u.count = counts_[unit];
+    const int64_t stride = aligned(u.count * static_cast<int64_t>(sizeof(float)));
+    auto* base = slot->memory.data();
+    u.master = reinterpret_cast<float*>(base);
+    for (int i = 0; i + 1 < arrays_; ++i)
+      u.state[i] = reinterpret_cast<float*>(base + (1 + i) * stride);
+    return u;
+  }
+
+  void release(int unit, bool modified) override {
+    Slot* slot = find(unit);
+    if (!slot) return;
+    slot->acquired = false;
+    if (modified) {
+      if (slot->write) file_->wait(slot->write);
+      slot->write = file_->submit_write(slot->memory.data(), region(unit), offsets_[unit]);
+    }
+  }
+
+  void flush() override {
+    file_->wait_all();
+    for (Slot& s : slots_) s.read = s.write = 0;
+  }
+
+  StateStoreBytes bytes() const override {
+    StateStoreBytes b;
+    b.host_state = slot_bytes_;  // the slots: all the host memory this tier holds
+    b.nvme = file_bytes_;
+    return b;
+  }
+
+  std::string describe() const override {
+    return "optimizer state on NVMe in " + file_->path().string() + " (" +
+           (file_->direct_io() ? "O_DIRECT" : "buffered") + ", " +
+           (file_->uses_io_uring() ? "io_uring" : "pread/pwrite") + ", " +
+           (pinned_ ? "pinned" : "pageable") + " host slots)";
+  }
+
+ private:
+  struct Slot {
+    runtime::HostBuffer<std::byte> memory;
+    int unit = -1;
+    bool acquired = false;
+    uint64_t read = 0;   // ticket of the read in flight into this slot, 0 if none
+    uint64_t write = 0;  // ticket of the write in flight from this slot, 0 if none
+    uint64_t last_use = 0;
+  };
+
+  size_t region(int unit) const {
+    return static_cast<size_t>(aligned(counts_[unit] * static_cast<int64_t>(sizeof(float))) *
+                               arrays_);
+  }
+
+  Slot* find(int unit) {
+    for (Slot& s : slots_) {
+      if (s.unit == unit) return &s;
+    }
+    return nullptr;
+  }
+
+  // The least recently used slot that no one holds, with its transfers finished.
+  Slot& evict() {
+    Slot* victim = nullptr;
+    for (Slot& s : slots_) {
+      if (!s.acquired && (!victim || s.last_use < victim->last_use)) victim = &s;
+    }
+    if (!victim) throw std::logic_error("NvmeStateStore: every slot is acquired");
+    if (victim->read) file_->wait(victim->read);
+    if (victim->write) file_->wait(victim->write);
+    victim->read = victim->write = 0;
+    victim->unit = -1;
+    return *victim;
+  }
+
+  void start_read(Slot& slot, int unit) {
+    slot.unit = unit;
+    slot.last_use = ++clock_;
+    slot.read = file_->submit_read(slot.memory.data(), region(unit), offsets_[unit]);
+  }
+
+  std::vector<int64_t> counts_;
+  std::vector<int64_t> offsets_;
+  int arrays_;
+  int64_t file_bytes_ = 0;
+  int64_t slot_bytes_ = 0;
+  bool pinned_ = false;
+  std::unique_ptr<SwapFile> file_;
+  Slot slots_[kSlots];
+  uint64_t clock_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<OptimizerStateStore> make_nvme_state_store(const StateStoreSettings& settings,
+                                                           const std::vector<int64_t>& unit_counts,
+                                                           runtime::Device& device) {
+  return std::make_unique<NvmeStateStore>(settings, unit_counts, device);
+}
+
+}  // namespace zerotune::train
