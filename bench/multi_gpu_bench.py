@@ -90,9 +90,12 @@ class Runner:
     def zerotune(self, name, model, B, T, precision, stage, world, token_file):
         """One zerotune run of world ranks; returns read_run's figures or {"error": ...}."""
         a = self.args
+        name += a.tag
         run_dir = self.cache / "runs" / name
         cmd = train_command(a.zerotune, model, B, T, precision, stage, a.warmup + a.steps,
                             token_file, run_dir, world=world, device=a.device)
+        for setting in a.zt_set:  # after the defaults: --set takes the last value given
+            cmd += ["--set", setting]
         if world > 1:
             cmd = (self.mpi or [a.mpiexec, "-n", str(world)]) + cmd
         if a.dry_run:
@@ -197,8 +200,8 @@ def main_mode(runner, args, token_file, model, B, T, precision, results):
             continue
         two = runner.zerotune(f"{name}-z{stage}-w{args.gpus}", model, B, T, precision, stage,
                               args.gpus, token_file)
-        one = runner.zerotune(f"{name}-z{stage}-w1", model, B, T, precision, stage, 1,
-                              token_file)
+        one = {"error": ["not run (--no-single)"]} if args.no_single else runner.zerotune(
+            f"{name}-z{stage}-w1", model, B, T, precision, stage, 1, token_file)
         info = {"stage": stage, "precision": precision}
         rows += [(system, args.gpus, two, info), (f"{system} (no communication)", 1, one, info)]
         pairs.append((stage, two, one))
@@ -299,6 +302,11 @@ def main():
     ap.add_argument("--weak-scaling", action="store_true",
                     help="GPT-2 355M B8xT1024 stages 0-2 on 1 then 2 GPUs instead")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--zt-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an extra `--set` for every zerotune run (e.g. zero.reduce_dtype=bf16)")
+    ap.add_argument("--no-single", action="store_true",
+                    help="skip the 1-GPU runs (variants of runs measured before)")
+    ap.add_argument("--tag", default="", help="appended to zerotune run names (with --zt-set)")
     ap.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda",
                     help="cpu: a tiny fp32 model on CPU ranks, to check the script itself")

@@ -93,6 +93,7 @@ def main():
     ap.add_argument("--stage", type=int, default=2)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--only", default="")
+    ap.add_argument("--tiers", default=",".join(TIERS), help="comma-separated: none,cpu,nvme")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     rows = []
@@ -102,7 +103,7 @@ def main():
             if args.only and args.only not in name:
                 continue
             token_file = prep(args.zerotune, args.data, T, tmp)
-            for tier in TIERS:
+            for tier in args.tiers.split(","):
                 r = run_zerotune(args.zerotune, shape, B, T, precision, args.stage, tier, args.nvme,
                                  args.steps, token_file, tmp / f"{name}-{tier}")
                 rows.append((name, tier, r))
