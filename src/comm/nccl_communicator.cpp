@@ -11,6 +11,7 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <initializer_list>
@@ -251,9 +252,13 @@ class NcclCommunicator : public Communicator {
     setenv("NCCL_DEBUG_SUBSYS", "INIT,GRAPH", 0);
   }
 
-  // Waits for a call that returned ncclInProgress to finish, up to the timeout.
+  // Waits for a call that returned ncclInProgress to finish, up to the timeout. A collective
+  // in non-blocking mode usually settles within microseconds: poll with yields first and
+  // back off to 1 ms sleeps only after that (a fixed 1 ms sleep cost every collective a
+  // millisecond of host time, exposed wherever the GPU ran short kernels meanwhile).
   void settle(const char* call) {
     const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+    auto pause = std::chrono::microseconds(0);
     while (true) {
       ncclResult_t state = ncclInProgress;
       ZT_NCCL_CHECK(ncclCommGetAsyncError(comm_, &state));
@@ -261,9 +266,13 @@ class NcclCommunicator : public Communicator {
       if (state != ncclInProgress) {
         const std::string detail = ncclGetLastError(comm_);
         abort_communicator();  // a communicator in error can only be aborted
-        throw LibraryError(std::string("NCCL: ") + call + " failed on rank " +
-                           std::to_string(rank_) + ": " + ncclGetErrorString(state) + " (" +
-                           detail + ")");
+        const std::string line = std::string("NCCL: ") + call + " failed on rank " +
+                                 std::to_string(rank_) + ": " + ncclGetErrorString(state) + " (" +
+                                 detail + ")";
+        // A peer that died or a broken link: the same failure the watchdog reports (exit 4),
+        // whichever thread sees it first.
+        if (state == ncclRemoteError || state == ncclSystemError) throw PeerFailure(line);
+        throw LibraryError(line);
       }
       if (std::chrono::steady_clock::now() > deadline) {
         abort_communicator();
@@ -271,7 +280,13 @@ class NcclCommunicator : public Communicator {
                           " did not complete within " + std::to_string(options_.timeout.count()) +
                           " s: a peer rank died or stopped answering");
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (pause.count() == 0) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(pause);
+      }
+      pause = std::min<std::chrono::microseconds>(
+          pause + std::chrono::microseconds(pause.count() + 1), std::chrono::milliseconds(1));
     }
   }
 

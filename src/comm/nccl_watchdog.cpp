@@ -104,16 +104,18 @@ void NcclWatchdog::check() {
 
 void NcclWatchdog::fail(const std::string& what) {
   const std::string line = "NCCL watchdog on rank " + std::to_string(rank_) + ": " + what +
-                           "; aborting the communicator and exiting with code " +
-                           std::to_string(kExitPeerFailure);
+                           "; exiting with code " + std::to_string(kExitPeerFailure);
   // Report first: ncclCommAbort may take a while to tear down the connections.
   runtime::log().error("{}", line);
   runtime::log().flush();
   std::fprintf(stderr, "%s\n", line.c_str());
   std::fflush(stderr);
-  ncclCommAbort(comm_);
   // The main thread may be blocked in a CUDA call that never returns: no unwinding can reach
-  // it, so the process ends here without running destructors (MPI and CUDA clean up on exit).
+  // it, so the process ends here without running destructors. Ending the process tears the
+  // communicator down (the driver destroys the context and its kernels, the OS closes the
+  // connections); ncclCommAbort from this thread could free the communicator while the main
+  // thread is inside an NCCL call on it (it polls ncclCommGetAsyncError as collectives
+  // settle), and crash with SIGABRT instead of the exit code that names the failure.
   std::_Exit(kExitPeerFailure);
 }
 
