@@ -20,23 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_common import VOCAB, prep
+
 # name, (n_layer, n_head, n_embd), micro batch, row length, precision
 CONFIGS = [
     ("774M-B2xT512-fp16", (36, 20, 1280), 2, 512, "fp16"),
     ("1558M-B8xT1024-bf16", (48, 25, 1600), 8, 1024, "bf16"),
 ]
-VOCAB = 50257
 TIERS = ["none", "cpu", "nvme"]
-
-
-def prep(zerotune, data, T, out_dir):
-    out = out_dir / f"wikitext-{T}.h5"
-    if not out.exists():
-        subprocess.run([zerotune, "prep", "wikitext", "--input",
-                        str(data / "wikitext-2-raw" / "wiki.test.raw"), "--tokenizer",
-                        str(data / "gpt2-tokenizer"), "--seq-len", str(T), "--out", str(out)],
-                       check=True, capture_output=True)
-    return out
 
 
 def proc_field(pid, name, key):
