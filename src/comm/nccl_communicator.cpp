@@ -285,8 +285,8 @@ class NcclCommunicator : public Communicator {
       } else {
         std::this_thread::sleep_for(pause);
       }
-      pause = std::min<std::chrono::microseconds>(
-          pause + std::chrono::microseconds(pause.count() + 1), std::chrono::milliseconds(1));
+      pause = std::min<std::chrono::microseconds>(2 * pause + std::chrono::microseconds(1),
+                                                  std::chrono::milliseconds(1));
     }
   }
 

@@ -33,7 +33,7 @@ class FullParameters {
     // Requests still in flight must complete before their buffers go (MPI forbids freeing
     // an active request); a failed peer has already ended the run by then.
     try {
-      for (auto& r : pending_) finish(r);
+      for (auto& r : pending_) comm::finish(r);
     } catch (...) {
     }
   }
@@ -42,7 +42,7 @@ class FullParameters {
 
   // The unit's full parameters, once the gather of its latest update (if any) is done.
   void* full(int unit) {
-    finish(pending_[unit]);
+    comm::finish(pending_[unit]);
     return buffers_[unit].data();
   }
   // This rank's shard: where the optimizer writes the updated values.
@@ -54,20 +54,14 @@ class FullParameters {
   }
   // Starts all-gathering the unit's updated shards in place; full(unit) waits for it.
   void start_gather(int unit) {
-    finish(pending_[unit]);
+    comm::finish(pending_[unit]);
     const int64_t n = shards_[unit].shard_numel;
     std::byte* base = buffers_[unit].data();
     pending_[unit] = comm_.all_gather(base + comm_.rank() * n * element_bytes_, base, n, type_);
-    if (!overlap_comm_) finish(pending_[unit]);
+    if (!overlap_comm_) comm::finish(pending_[unit]);
   }
 
  private:
-  static void finish(comm::RequestPtr& request) {
-    if (!request) return;
-    request->wait();
-    request.reset();
-  }
-
   const std::vector<UnitShard>& shards_;
   comm::Communicator& comm_;
   comm::DataType type_;

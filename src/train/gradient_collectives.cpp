@@ -52,7 +52,7 @@ GradientCollectives::GradientCollectives(comm::Communicator& comm, ops::Backend&
 }
 
 comm::RequestPtr GradientCollectives::issued(comm::RequestPtr request) const {
-  if (!overlap_comm_) request->wait();
+  if (!overlap_comm_) request->wait();  // the request stays valid: waiting again is a no-op
   return request;
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 #include <vector>
 
+#include "sharded_gradients.hpp"
 #include "zerotune/train/shard_layout.hpp"
 
 namespace zerotune::train {
@@ -24,14 +25,9 @@ int64_t pool_elements(const std::vector<UnitShard>& shards, int count) {
 }
 
 // sharded_gradients.hpp: the embeddings' and the current unit's, plus the units in flight that
-// reduce_bucket_size allows (floor(bucket / second-largest unit), 1 to 2); none on one rank.
+// reduce_bucket_size allows; none on one rank.
 int gradient_scratch_buffers(const std::vector<UnitShard>& shards, int world, int64_t bucket) {
-  if (world == 1) return 0;
-  std::vector<int64_t> sizes;
-  for (const auto& s : shards) sizes.push_back(s.padded_numel);
-  std::sort(sizes.begin(), sizes.end(), std::greater<>());
-  const int64_t unit = sizes.size() > 1 ? sizes[1] : sizes.at(0);
-  return 2 + static_cast<int>(std::clamp<int64_t>(bucket / std::max<int64_t>(unit, 1), 1, 2));
+  return world == 1 ? 0 : 2 + ShardedGradients::in_flight_units(shards, bucket);
 }
 
 constexpr int kGatherBuffers = 3;  // ZeroStage3::kGatherBuffers

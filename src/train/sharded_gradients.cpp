@@ -19,7 +19,6 @@ ShardedGradients::ShardedGradients(const std::vector<UnitShard>& shards, comm::C
                                    ops::Backend& backend, GradientCollectives& collectives,
                                    int64_t reduce_bucket_size)
     : shards_(shards),
-      comm_(comm),
       backend_(backend),
       collectives_(collectives),
       direct_(comm.size() == 1),

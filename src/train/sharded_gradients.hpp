@@ -63,7 +63,6 @@ class ShardedGradients {
   void complete_oldest();
 
   const std::vector<UnitShard>& shards_;
-  comm::Communicator& comm_;
   ops::Backend& backend_;
   GradientCollectives& collectives_;
   bool direct_;  // one rank: the model writes into the accumulators

@@ -40,7 +40,7 @@ class ZeroStage3 : public ZeroEngine {
 
   ~ZeroStage3() override {
     try {  // MPI forbids freeing a request in flight (see FullParameters)
-      for (auto& r : persistent_gather_) finish(r);
+      for (auto& r : persistent_gather_) comm::finish(r);
       after_update();
     } catch (...) {
     }
@@ -49,14 +49,11 @@ class ZeroStage3 : public ZeroEngine {
   const void* acquire(int unit, int next_unit) override {
     if (direct_) return shards_params_[unit].data();
     if (persistent_[unit].size() > 0) {
-      finish(persistent_gather_[unit]);
+      comm::finish(persistent_gather_[unit]);
       return persistent_[unit].data();
     }
     Gathered& g = start_gather(unit);
-    if (g.request) {
-      g.request->wait();
-      g.request.reset();
-    }
+    comm::finish(g.request);
     ++g.users;
     if (next_unit >= 0 && settings_.prefetch_bucket_size > 0 && !gathered_.count(next_unit) &&
         persistent_[next_unit].size() == 0) {
@@ -85,10 +82,9 @@ class ZeroStage3 : public ZeroEngine {
     MemoryAccount a = ZeroEngine::memory_account();
     for (const auto& b : shards_params_) a.parameter_bytes += b.bytes();
     for (const auto& b : host_params_.shards) a.host_parameter_bytes += b.bytes();
-    for (const auto& b : host_params_.staging) a.scratch_bytes += b.bytes();
     a.gradient_bytes = grads_.accumulator_bytes();
-    a.scratch_bytes = grads_.scratch_bytes();
-    a.scratch_bytes += gather_.bytes();
+    a.scratch_bytes = grads_.scratch_bytes() + gather_.bytes();
+    for (const auto& b : host_params_.staging) a.scratch_bytes += b.bytes();
     for (const auto& b : persistent_) a.parameter_bytes += b.bytes();
     return a;
   }
@@ -113,16 +109,16 @@ class ZeroStage3 : public ZeroEngine {
   void complete_gradient_collectives() override { grads_.complete_all(); }
   void unit_updated(int unit) override {
     if (persistent_[unit].size() == 0) return;
-    finish(persistent_gather_[unit]);
+    comm::finish(persistent_gather_[unit]);
     persistent_gather_[unit] =
         comm_.all_gather(shards_params_[unit].data(), persistent_[unit].data(),
                          shards_[unit].shard_numel, compute_comm_type());
-    if (!settings_.overlap_comm) finish(persistent_gather_[unit]);
+    if (!settings_.overlap_comm) comm::finish(persistent_gather_[unit]);
   }
   void after_update() override {
     // A prefetch issued at the end of the last backward holds stale values: drop it.
     for (auto& [unit, g] : gathered_) {
-      if (g.request) g.request->wait();
+      comm::finish(g.request);
       gather_.give(g.buffer);
     }
     gathered_.clear();
@@ -147,19 +143,13 @@ class ZeroStage3 : public ZeroEngine {
         host_params_.shards.empty() ? shards_params_[unit].data() : host_params_.to_device(unit, b);
     g.request =
         comm_.all_gather(shard, gather_.data(b), shards_[unit].shard_numel, compute_comm_type());
-    if (!settings_.overlap_comm) finish(g.request);
+    if (!settings_.overlap_comm) comm::finish(g.request);
     return &g;
   }
 
   Gathered& start_gather(int unit) {
     if (Gathered* g = try_start_gather(unit)) return *g;
     throw std::logic_error("ZeroStage3: no free gather buffer fits unit " + std::to_string(unit));
-  }
-
-  static void finish(comm::RequestPtr& request) {
-    if (!request) return;
-    request->wait();
-    request.reset();
   }
 
   // The units the gather buffers serve: none on one rank, and not the persistent ones.

@@ -144,6 +144,13 @@ class ScopedTimeout {
   std::chrono::seconds previous_;
 };
 
+// Waits for `request`, if there is one, and clears it (so a second call does nothing).
+inline void finish(RequestPtr& request) {
+  if (!request) return;
+  request->wait();
+  request.reset();
+}
+
 // Waits for every request in order and empties the list.
 inline void wait_all(std::vector<RequestPtr>& requests) {
   for (auto& r : requests) r->wait();
