@@ -45,12 +45,14 @@ def prep(zerotune, data, T, out_dir, dry_run=False):
 
 
 def train_command(zerotune, model, B, T, precision, stage, steps, token_file, run_dir,
-                  world=1, device="cuda", extra=()):
-    """`zerotune train` for `world` ranks of micro batch B (one micro batch per rank per step)."""
+                  world=1, device="cuda", extra=(), seq_len=None):
+    """`zerotune train` for `world` ranks of micro batch B (one micro batch per rank per step),
+    rows of T tokens; the model's position table is seq_len long (default T: GPT-2's real 1024
+    with shorter rows tests the data-length path)."""
     L, H, C = GPT2[model]
     cmd = [zerotune, "train", "--run-dir", str(run_dir), "--set", f"run.device={device}",
            "--set", f"model.n_layer={L}", "--set", f"model.n_head={H}", "--set", f"model.n_embd={C}",
-           "--set", f"model.seq_len={T}", "--set", f"model.vocab_size={VOCAB}",
+           "--set", f"model.seq_len={seq_len or T}", "--set", f"model.vocab_size={VOCAB}",
            "--set", f"data.train_file={token_file}", "--set", "data.eval_file=",
            "--set", f"train.micro_batch_size={B}", "--set", f"train.global_batch_size={B * world}",
            "--set", f"train.max_steps={steps}", "--set", f"train.precision={precision}",

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import GPT2, VOCAB, flops_per_token, prep
+from bench_common import GPT2, VOCAB, flops_per_token, prep, train_command
 
 # name, model, micro batch, row length, precision, ZeRO stages, torch.compile too
 CONFIGS = [
@@ -37,15 +37,8 @@ CONFIGS = [
 
 
 def run_zerotune(zerotune, model, B, T, precision, stage, steps, token_file, run_dir):
-    L, H, C = GPT2[model]
-    cmd = [zerotune, "train", "--run-dir", str(run_dir), "--set", "run.device=cuda",
-           "--set", f"model.n_layer={L}", "--set", f"model.n_head={H}", "--set", f"model.n_embd={C}",
-           "--set", "model.seq_len=1024", "--set", f"model.vocab_size={VOCAB}",
-           "--set", f"data.train_file={token_file}", "--set", "data.eval_file=",
-           "--set", f"train.micro_batch_size={B}", "--set", f"train.global_batch_size={B}",
-           "--set", f"train.max_steps={steps}", "--set", f"train.precision={precision}",
-           "--set", f"zero.stage={stage}", "--set", "log.every_n_steps=1",
-           "--set", "checkpoint.save_strategy=no", "--set", "monitor.interval_ms=100"]
+    cmd = train_command(zerotune, model, B, T, precision, stage, steps, token_file, run_dir,
+                        seq_len=1024)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}

@@ -92,10 +92,9 @@ class Runner:
         a = self.args
         name += a.tag
         run_dir = self.cache / "runs" / name
+        # --zt-set comes after the defaults: --set takes the last value given
         cmd = train_command(a.zerotune, model, B, T, precision, stage, a.warmup + a.steps,
-                            token_file, run_dir, world=world, device=a.device)
-        for setting in a.zt_set:  # after the defaults: --set takes the last value given
-            cmd += ["--set", setting]
+                            token_file, run_dir, world=world, device=a.device, extra=a.zt_set)
         if world > 1:
             cmd = (self.mpi or [a.mpiexec, "-n", str(world)]) + cmd
         if a.dry_run:

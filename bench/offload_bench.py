@@ -20,12 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import VOCAB, prep
+from bench_common import prep, train_command
 
-# name, (n_layer, n_head, n_embd), micro batch, row length, precision
+# name, model (bench_common.GPT2), micro batch, row length, precision
 CONFIGS = [
-    ("774M-B2xT512-fp16", (36, 20, 1280), 2, 512, "fp16"),
-    ("1558M-B8xT1024-bf16", (48, 25, 1600), 8, 1024, "bf16"),
+    ("774M-B2xT512-fp16", "774M", 2, 512, "fp16"),
+    ("1558M-B8xT1024-bf16", "1558M", 8, 1024, "bf16"),
 ]
 TIERS = ["none", "cpu", "nvme"]
 
@@ -40,19 +40,12 @@ def proc_field(pid, name, key):
     return None
 
 
-def run_zerotune(zerotune, shape, B, T, precision, stage, tier, nvme, steps, token_file, run_dir):
-    L, H, C = shape
-    cmd = [zerotune, "train", "--run-dir", str(run_dir), "--set", "run.device=cuda",
-           "--set", f"model.n_layer={L}", "--set", f"model.n_head={H}", "--set", f"model.n_embd={C}",
-           "--set", "model.seq_len=1024", "--set", f"model.vocab_size={VOCAB}",
-           "--set", f"data.train_file={token_file}", "--set", "data.eval_file=",
-           "--set", f"train.micro_batch_size={B}", "--set", f"train.global_batch_size={B}",
-           "--set", f"train.max_steps={steps}", "--set", f"train.precision={precision}",
-           "--set", f"zero.stage={stage}", "--set", f"zero.offload_optimizer={tier}",
-           "--set", "log.every_n_steps=1", "--set", "checkpoint.save_strategy=no",
-           "--set", "train.eval_strategy=no", "--set", "monitor.interval_ms=100"]
+def run_zerotune(zerotune, model, B, T, precision, stage, tier, nvme, steps, token_file, run_dir):
+    extra = [f"zero.offload_optimizer={tier}", "train.eval_strategy=no"]
     if tier == "nvme":
-        cmd += ["--set", f"zero.nvme_path={nvme}"]
+        extra.append(f"zero.nvme_path={nvme}")
+    cmd = train_command(zerotune, model, B, T, precision, stage, steps, token_file, run_dir,
+                        extra=extra, seq_len=1024)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak_rss, io = 0, {}
     while proc.poll() is None:  # /proc/PID goes with the process: sample while it runs
@@ -90,12 +83,12 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory(prefix="zt-offload-bench-") as tmp:
         tmp = Path(tmp)
-        for name, shape, B, T, precision in CONFIGS:
+        for name, model, B, T, precision in CONFIGS:
             if args.only and args.only not in name:
                 continue
             token_file = prep(args.zerotune, args.data, T, tmp)
             for tier in args.tiers.split(","):
-                r = run_zerotune(args.zerotune, shape, B, T, precision, args.stage, tier, args.nvme,
+                r = run_zerotune(args.zerotune, model, B, T, precision, args.stage, tier, args.nvme,
                                  args.steps, token_file, tmp / f"{name}-{tier}")
                 rows.append((name, tier, r))
                 print(f"done {name} {tier}", file=sys.stderr, flush=True)

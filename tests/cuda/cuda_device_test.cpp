@@ -11,19 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "device_arrays.hpp"
 #include "zerotune/base/error.hpp"
 
 using namespace zerotune::runtime;
+using zerotune::testing::HasGpu;
 
 namespace {
-struct HasGpu {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result r(cuda_device_count() > 0);
-    r.message() << "no CUDA device visible";
-    return r;
-  }
-};
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }

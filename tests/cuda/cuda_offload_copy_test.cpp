@@ -8,19 +8,11 @@
 #include <cstring>
 #include <vector>
 
+#include "device_arrays.hpp"
 #include "zerotune/runtime/cuda_device.hpp"
 
 using namespace zerotune::runtime;
-
-namespace {
-struct HasGpu {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    boost::test_tools::assertion_result r(cuda_device_count() > 0);
-    r.message() << "no CUDA device visible";
-    return r;
-  }
-};
-}  // namespace
+using zerotune::testing::HasGpu;
 
 BOOST_AUTO_TEST_SUITE(cuda_offload_copy, *boost::unit_test::precondition(HasGpu{}))
 

@@ -5,15 +5,6 @@
 
 namespace zerotune::cuda_test {
 
-boost::test_tools::assertion_result HasGpu::operator()(boost::unit_test::test_unit_id) const {
-  int count = 0;
-  const bool visible = cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
-  cudaGetLastError();  // clear the "no device" error for later calls
-  boost::test_tools::assertion_result r(visible);
-  r.message() << "no CUDA device visible";
-  return r;
-}
-
 void check(cudaError_t status, const char* call) {
   if (status != cudaSuccess) {
     throw std::runtime_error(std::string(call) + ": " + cudaGetErrorString(status));

@@ -12,13 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "device_arrays.hpp"
 #include "zerotune/base/dtype.hpp"
 
 namespace zerotune::cuda_test {
 
-struct HasGpu {
-  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const;
-};
+using HasGpu = testing::HasGpu;  // the one GPU precondition (device_arrays.hpp)
 
 // Throws std::runtime_error naming the call when a CUDA call in a test fails.
 void check(cudaError_t status, const char* call);
