@@ -241,11 +241,6 @@ class Trainer {
 
   // Reduced precision on the host is refused by ops::make_backend, called next.
   void check_device_support() const {
-    if (ctx_.device->is_host() && cfg_.zero.reduce_dtype != "fp32") {
-      throw UniformInputError(cfg_.source + ": zero.reduce_dtype " + cfg_.zero.reduce_dtype +
-                              " reduces gradients in a GPU compute dtype; a CPU run reduces in "
-                              "fp32");
-    }
     if (cfg_.zero.offload_param == "nvme") {
       throw UniformInputError(cfg_.source +
                               ": zero.offload_param: nvme is not available in this version; set "
