@@ -80,7 +80,13 @@ int fail(int code, const std::string& message) {
                rank == 0 ? "" : ("rank " + std::to_string(rank) + ": ").c_str(),
                zerotune::one_line(message).c_str());
   std::fflush(stderr);
-  if (world > 1) MPI_Abort(MPI_COMM_WORLD, code);
+  if (world > 1) {
+    // The launcher forwards each rank's stderr from a pipe; MPI_Abort makes it kill the job and
+    // can drop what it has not read yet, which lost this very line now and then (an exit 3
+    // with an empty stderr). A moment lets the line through first.
+    ::usleep(300 * 1000);
+    MPI_Abort(MPI_COMM_WORLD, code);
+  }
   return code;
 }
 
