@@ -118,10 +118,12 @@ class CudaDevice : public Device {
   // The copy stream waits for the compute stream's work so far, copies, and records the
   // ticket's event. Events live in a ring; a slot is reused only after its copy finished
   // (in-order stream), so an old ticket is always complete.
-  uint64_t copy_async(void* dst, const void* src, size_t bytes) override {
+  uint64_t copy_async(void* dst, const void* src, size_t bytes, bool after_compute) override {
     ensure_copy_stream();
-    ZT_CUDA_CHECK(cudaEventRecord(compute_done_, stream_));
-    ZT_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, compute_done_, 0));
+    if (after_compute) {
+      ZT_CUDA_CHECK(cudaEventRecord(compute_done_, stream_));
+      ZT_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, compute_done_, 0));
+    }
     ZT_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, copy_stream_));
     const uint64_t ticket = ++copies_issued_;
     cudaEvent_t& event = copy_events_[ticket % copy_events_.size()];
@@ -135,10 +137,12 @@ class CudaDevice : public Device {
     }
     ZT_CUDA_CHECK(cudaEventSynchronize(copy_events_[ticket % copy_events_.size()]));
   }
-  void compute_waits_for_copies() override {
-    if (copies_issued_ == 0) return;
-    ZT_CUDA_CHECK(
-        cudaStreamWaitEvent(stream_, copy_events_[copies_issued_ % copy_events_.size()], 0));
+  void compute_waits_for_copies() override { compute_waits_for_copy(copies_issued_); }
+  void compute_waits_for_copy(uint64_t ticket) override {
+    if (ticket == 0 || ticket > copies_issued_ || copies_issued_ - ticket >= copy_events_.size()) {
+      return;  // none issued, or its ring slot was reused after it completed
+    }
+    ZT_CUDA_CHECK(cudaStreamWaitEvent(stream_, copy_events_[ticket % copy_events_.size()], 0));
   }
 
  private:

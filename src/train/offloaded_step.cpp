@@ -1,62 +1,113 @@
-// The optimizer step with the state off the device (ZeRO-Offload / ZeRO-Infinity). Per unit,
-// pipelined so the copies, the host update and the NVMe I/O of neighbouring units overlap:
+// The optimizer step with the state off the device (ZeRO-Offload / ZeRO-Infinity), overlapped
+// with the GPU on both sides:
 //
-//   copy stream   D2H grad u+1 | ...            | H2D params u-1 ...
-//   host threads               | AdamW on unit u (masters, m, v), cast to the compute dtype
-//   nvme          read u+1, write u-1 (the store's slots)
+//   backward      unit L ... unit 1, unit 0 | norm |         forward unit 0, 1, ...
+//   copy stream   D2H grad L ... D2H grad 0 |      | H2D 0, H2D 1, ...
+//   host thread                             |      | update 0 | update 1 | ... | update L
 //
-// The gradient shards were reduced (and their norm taken) on the device before the step; the
-// update is ops' AdamW/SGD, elementwise, split into per-thread chunks, so the result equals
-// the on-device CPU update bit for bit in fp32. An fp16 overflow step never gets here (the
-// trainer skips it).
+// Each unit's reduced gradient shard leaves the device as soon as the backward has it final
+// (gradient_reduced). The update cannot start before the backward ends: the clip coefficient
+// needs the global norm and fp16's skip needs every gradient finite. optimizer_step then
+// starts the host update of unit 0, 1, ... on a background thread (AdamW and the rounding to
+// the compute dtype in one pass, host_update_range, split over the AdamW threads) and returns;
+// the next forward waits at each unit only until that unit is updated, and every update that
+// is done is copied up at once, without waiting for the compute stream (nothing queued there
+// reads those values before the unit's own wait). So the host update runs under the next
+// forward and the step costs backward + host update rather than forward + backward + copies +
+// host update.
+//
+// The update is ops' AdamW/SGD elementwise over the same fp32 values in the same order, so it
+// equals the device tier's CPU update bit for bit in fp32. Only this thread (the main one)
+// queues device work; the background thread touches host memory and the state store only.
 #include <algorithm>
 
-#include "zerotune/train/host_cast.hpp"
+#include "zerotune/train/host_update.hpp"
 #include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::train {
 
-void ZeroEngine::offloaded_step(const ops::UpdateRule& rule) {
+void ZeroEngine::gradient_reduced(int unit) {
+  if (!offloaded() || !last_micro_batch_ || gradient_copied_[unit]) return;
+  finish_offloaded_step();  // the host update of the previous step is done with the buffer
+  last_gradient_copy_ = device_.copy_async(host_gradients_[unit].data(), reduced_gradients(unit),
+                                           optimizer_range(unit).owned() * sizeof(float));
+  gradient_copied_[unit] = true;
+}
+
+void ZeroEngine::start_offloaded_step(const ops::UpdateRule& rule) {
+  finish_offloaded_step();
   const int units = static_cast<int>(shards_.size());
-  uint64_t gradient_copy[2] = {0, 0};
-  uint64_t parameter_copy[2] = {0, 0};
-  auto start_download = [&](int u) {
-    const int64_t n = optimizer_range(u).owned();
-    gradient_copy[u % 2] = device_.copy_async(gradient_staging_[u % 2].data(), reduced_gradients(u),
-                                              n * sizeof(float));
-    store_->prefetch(u);
-  };
-  if (units > 0) start_download(0);
+  // A unit whose gradient no stage reported (stage 1 reduces them all at the end; a unit
+  // with no gradient in this backward) is copied now.
+  for (int u = 0; u < units; ++u) gradient_reduced(u);
+  device_.wait_copy(last_gradient_copy_);  // downloads are in order: every one is done
+  std::vector<void*> compute_copies;
   for (int u = 0; u < units; ++u) {
-    // The slot of u+1 was last used by u-1, whose update is done.
-    if (u + 1 < units) start_download(u + 1);
-    const std::vector<ops::UpdateSegment> segments = update_segments(u);
-    device_.wait_copy(gradient_copy[u % 2]);
-    const UnitState state = store_->acquire(u);
-    const float* grad = gradient_staging_[u % 2].data();
-    for (const ops::UpdateSegment& seg : segments) {
-      host_pool_->parallel_for(seg.count, [&](int64_t b, int64_t e) {
-        const int64_t at = seg.begin + b;
-        optimizer_update(optimizer_, state.master + at, grad + at,
-                         state.state[0] ? state.state[0] + at : nullptr,
-                         state.state[1] ? state.state[1] + at : nullptr, e - b, rule.lr,
-                         rule.grad_scale, seg.weight_decay, rule.step);
-      });
-    }
-    // The parameter slot's previous upload (unit u-2) must be done before it is rewritten.
-    device_.wait_copy(parameter_copy[u % 2]);
-    std::byte* staged = parameter_staging_[u % 2].data();
-    host_pool_->parallel_for(state.count, [&](int64_t b, int64_t e) {
-      host_cast_from_float(staged + compute_bytes(b), state.master + b, e - b, compute_dtype());
-    });
-    parameter_copy[u % 2] =
-        device_.copy_async(compute_parameters(u), staged, compute_bytes(state.count));
-    store_->release(u, true);
+    compute_copies.push_back(parameters_on_host_ ? compute_parameters(u)
+                                                 : host_parameters_[u].data());
   }
-  // The staging slots are free for the next step, and whatever the compute stream runs next
-  // (the all-gather of stages 1 and 2, stage 3's gathers) sees the new parameters.
-  device_.wait_copy(std::max(parameter_copy[0], parameter_copy[1]));
-  device_.compute_waits_for_copies();
+  uploads_issued_ = 0;
+  units_settled_ = 0;
+  host_update_.start(units, [this, rule, compute_copies](int u) {
+    update_unit_on_host(u, rule, compute_copies[u]);
+  });
+}
+
+// On the background thread.
+void ZeroEngine::update_unit_on_host(int unit, const ops::UpdateRule& rule, void* compute_copy) {
+  if (unit == 0) store_->prefetch(0);
+  if (unit + 1 < static_cast<int>(shards_.size())) store_->prefetch(unit + 1);
+  const UnitState state = store_->acquire(unit);
+  const float* grad = host_gradients_[unit].data();
+  auto* out = static_cast<std::byte*>(compute_copy);
+  HostUpdateArgs args;
+  args.lr = rule.lr;
+  args.grad_scale = rule.grad_scale;
+  args.step = rule.step;
+  args.compute_dtype = compute_dtype();
+  for (const ops::UpdateSegment& seg : update_segments(unit)) {
+    HostUpdateArgs seg_args = args;
+    seg_args.decay = seg.weight_decay;
+    host_pool_->parallel_for(seg.count, [&](int64_t b, int64_t e) {
+      const int64_t at = seg.begin + b;
+      host_update_range(
+          optimizer_, state.master + at, grad + at, state.state[0] ? state.state[0] + at : nullptr,
+          state.state[1] ? state.state[1] + at : nullptr, out + compute_bytes(at), e - b, seg_args);
+    });
+  }
+  store_->release(unit, true);
+}
+
+bool ZeroEngine::settle_updates(int unit, bool block) {
+  const int units = static_cast<int>(shards_.size());
+  if (units_settled_ >= units || !offloaded()) return true;
+  unit = std::min(unit, units - 1);
+  // Every finished update goes up now, in order, waiting only for those up to `unit`.
+  while (uploads_issued_ < units &&
+         host_update_.done(uploads_issued_, block && uploads_issued_ <= unit)) {
+    const int v = uploads_issued_++;
+    if (!parameters_on_host_) {
+      parameter_upload_[v] =
+          device_.copy_async(compute_parameters(v), host_parameters_[v].data(),
+                             compute_bytes(optimizer_range(v).owned()), /*after_compute=*/false);
+    }
+  }
+  if (uploads_issued_ <= unit) return false;
+  // unit_updated may start collectives: only here, in unit order, as every rank does.
+  while (units_settled_ <= unit) {
+    const int v = units_settled_++;
+    if (!parameters_on_host_) device_.compute_waits_for_copy(parameter_upload_[v]);
+    unit_updated(v);
+  }
+  if (units_settled_ == units) host_update_.finish();
+  return true;
+}
+
+void ZeroEngine::stop_host_update() noexcept {
+  try {
+    host_update_.finish();
+  } catch (...) {
+  }
 }
 
 }  // namespace zerotune::train

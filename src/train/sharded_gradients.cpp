@@ -73,8 +73,11 @@ float* ShardedGradients::scratch(int unit) {
   return static_cast<float*>(scratch_.data(i));
 }
 
-void ShardedGradients::ready(int unit) {
-  if (direct_) return;
+void ShardedGradients::ready(int unit, bool last_micro_batch) {
+  if (direct_) {
+    if (last_micro_batch && on_final_) on_final_(unit);
+    return;
+  }
   auto it = scratch_of_unit_.find(unit);
   if (it == scratch_of_unit_.end()) return;  // the unit got no gradient in this backward
   const int s = it->second;
@@ -84,7 +87,7 @@ void ShardedGradients::ready(int unit) {
   const int landing_index = reduced_this_step_[unit] ? s : -1;
   reduced_this_step_[unit] = true;
   float* into = landing_index < 0 ? accumulators_[unit].data() : landing(landing_index);
-  in_flight_.push_back({unit, s, landing_index,
+  in_flight_.push_back({unit, s, landing_index, last_micro_batch,
                         collectives_.reduce_scatter(static_cast<const float*>(scratch_.data(s)),
                                                     into, shards_[unit].shard_numel)});
 }
@@ -98,6 +101,7 @@ void ShardedGradients::complete_oldest() {
                         shards_[f.unit].shard_numel);
   }
   scratch_.give(f.scratch);
+  if (f.final && on_final_) on_final_(f.unit);
 }
 
 void ShardedGradients::complete_all() {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -45,8 +46,13 @@ class ShardedGradients {
   void expect_accumulation(bool accumulates);
   void clear();              // zero the accumulators (start of a step)
   float* scratch(int unit);  // zeroed unit-sized buffer, the same one until ready(unit)
-  void ready(int unit);      // start the reduce-scatter of the unit's scratch
-  void complete_all();       // wait and accumulate everything in flight
+  // Start the reduce-scatter of the unit's scratch. `last_micro_batch`: this reduction makes
+  // the step's gradient of the unit final; on_final_reduction's callback says when it is.
+  void ready(int unit, bool last_micro_batch);
+  // Called with the unit once its final reduction of the step is in the accumulator (ordered
+  // on the compute stream): the offloaded step copies it to the host from there.
+  void on_final_reduction(std::function<void(int)> callback) { on_final_ = std::move(callback); }
+  void complete_all();  // wait and accumulate everything in flight
   float* accumulated(int unit) { return accumulators_[unit].data(); }
   int64_t accumulator_bytes() const;
   int64_t scratch_bytes() const;
@@ -56,6 +62,7 @@ class ShardedGradients {
     int unit;
     int scratch;
     int landing;  // -1: reduced straight into the accumulator
+    bool final;   // the step's last reduction of the unit
     comm::RequestPtr request;
   };
   float* landing(int index);
@@ -74,6 +81,7 @@ class ShardedGradients {
   std::vector<bool> reduced_this_step_;  // [unit]
   std::map<int, int> scratch_of_unit_;
   std::deque<InFlight> in_flight_;
+  std::function<void(int)> on_final_;
 };
 
 }  // namespace zerotune::train

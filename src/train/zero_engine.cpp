@@ -67,6 +67,7 @@ std::unique_ptr<ZeroEngine> ZeroEngine::create(int stage, const model::Gpt2Layou
       throw std::invalid_argument("zero.offload_param needs zero.offload_optimizer cpu or nvme");
     }
     engine->offload_parameters(offload.pin_memory && !backend.device().is_host());
+    engine->parameters_on_host_ = true;
   }
   engine->allocate_optimizer_state(offload);
   return engine;
@@ -102,19 +103,20 @@ void ZeroEngine::allocate_optimizer_state(const OffloadSettings& offload) {
   settings.file_name = name;
   settings.use_io_uring = offload.use_io_uring;
   std::vector<int64_t> counts;
-  int64_t largest = 0;
   for (size_t u = 0; u < shards_.size(); ++u) {
     counts.push_back(optimizer_range(static_cast<int>(u)).owned());
-    largest = std::max(largest, counts.back());
   }
   store_ = make_optimizer_state_store(settings, counts, device_);
   if (store_->in_device_memory()) return;
   host_pool_ = std::make_unique<HostThreadPool>(offload.cpu_threads);
   const bool pinned = offload.pin_memory && !device_.is_host();
-  for (int i = 0; i < 2; ++i) {
-    gradient_staging_[i] = runtime::HostBuffer<float>(device_, largest, pinned);
-    parameter_staging_[i] = runtime::HostBuffer<std::byte>(device_, compute_bytes(largest), pinned);
+  for (int64_t n : counts) {
+    host_gradients_.emplace_back(device_, n, pinned);
+    host_parameters_.emplace_back(device_, parameters_on_host_ ? 0 : compute_bytes(n), pinned);
   }
+  gradient_copied_.assign(counts.size(), false);
+  parameter_upload_.assign(counts.size(), 0);
+  units_settled_ = static_cast<int>(counts.size());  // no update in flight
 }
 
 UnitShard ZeroEngine::optimizer_range(int unit) const {
@@ -145,6 +147,7 @@ void ZeroEngine::upload_compute_copy(int unit, const float* host_master, int64_t
 }
 
 void ZeroEngine::set_unit_parameters(int unit, const float* full_values) {
+  finish_offloaded_step();
   const UnitShard range = optimizer_range(unit);
   const UnitState state = acquire_state(unit);
   if (store_->in_device_memory()) {
@@ -173,6 +176,7 @@ void ZeroEngine::set_unit_parameters(int unit, const float* full_values) {
 }
 
 void ZeroEngine::get_unit_parameters(int unit, float* full_values) {
+  finish_offloaded_step();
   const UnitShard& s = shards_[unit];
   const UnitState state = acquire_state(unit);
   if (stage_ == 0) {
@@ -189,6 +193,7 @@ void ZeroEngine::get_unit_parameters(int unit, float* full_values) {
 }
 
 void ZeroEngine::parameters_loaded() {
+  finish_offloaded_step();
   for (size_t u = 0; u < shards_.size(); ++u) {
     const int unit = static_cast<int>(u);
     if (store_->in_device_memory() && !mixed_precision()) break;  // the master is the copy
@@ -205,6 +210,7 @@ void ZeroEngine::parameters_loaded() {
 }
 
 UnitStateRanges ZeroEngine::acquire_unit_state(int unit) {
+  finish_offloaded_step();
   const UnitShard range = optimizer_range(unit);
   const UnitState state = acquire_state(unit);
   const bool host = !store_->in_device_memory() || device_.is_host();
@@ -220,6 +226,7 @@ void ZeroEngine::release_unit_state(int unit, bool modified) { store_->release(u
 
 void ZeroEngine::begin_step() {
   clear_gradients();
+  gradient_copied_.assign(gradient_copied_.size(), false);
   last_micro_batch_ = true;
 }
 
@@ -270,10 +277,9 @@ std::vector<ops::UpdateSegment> ZeroEngine::update_segments(int unit) const {
 void ZeroEngine::optimizer_step(double lr, double grad_scale) {
   ++optimizer_steps_;
   const ops::UpdateRule rule = update_rule(lr, grad_scale);
-  if (!store_->in_device_memory()) {
-    offloaded_step(rule);  // the compute stream waits for the uploads it queued
-    for (size_t u = 0; u < shards_.size(); ++u) unit_updated(static_cast<int>(u));
-    after_update();
+  if (offloaded()) {
+    after_update();  // before the update writes what a prefetch may still read
+    start_offloaded_step(rule);
     return;
   }
   for (size_t ui = 0; ui < shards_.size(); ++ui) {
@@ -299,9 +305,8 @@ MemoryAccount ZeroEngine::memory_account() const {
   account.master_bytes = b.device_master;
   account.optimizer_bytes = b.device_state + b.device_master;
   account.host_optimizer_bytes = b.host_master + b.host_state;
-  for (int i = 0; i < 2; ++i) {
-    account.host_optimizer_bytes += gradient_staging_[i].bytes() + parameter_staging_[i].bytes();
-  }
+  for (const auto& b : host_gradients_) account.host_optimizer_bytes += b.bytes();
+  for (const auto& b : host_parameters_) account.host_optimizer_bytes += b.bytes();
   account.nvme_optimizer_bytes = b.nvme;
   return account;
 }

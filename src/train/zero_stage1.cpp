@@ -21,7 +21,10 @@ class ZeroStage1 : public ZeroEngine {
     }
   }
 
-  const void* acquire(int unit, int) override { return params_.full(unit); }
+  const void* acquire(int unit, int) override {
+    await_parameters(unit);
+    return params_.full(unit);
+  }
   void release(int) override {}
   void* gradients(int unit) override { return grads_[unit].data(); }
   void gradients_ready(int unit) override {

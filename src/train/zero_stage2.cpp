@@ -15,12 +15,17 @@ class ZeroStage2 : public ZeroEngine {
              comm::Communicator& comm, ops::Backend& backend, const CommSettings& settings)
       : ZeroEngine(2, layout, optimizer, comm, backend, settings),
         params_(shards_, comm, device_, compute_comm_type(), settings.overlap_comm),
-        grads_(shards_, comm, backend, *collectives_, settings.reduce_bucket_size) {}
+        grads_(shards_, comm, backend, *collectives_, settings.reduce_bucket_size) {
+    grads_.on_final_reduction([this](int unit) { gradient_reduced(unit); });
+  }
 
-  const void* acquire(int unit, int) override { return params_.full(unit); }
+  const void* acquire(int unit, int) override {
+    await_parameters(unit);
+    return params_.full(unit);
+  }
   void release(int) override {}
   void* gradients(int unit) override { return grads_.scratch(unit); }
-  void gradients_ready(int unit) override { grads_.ready(unit); }
+  void gradients_ready(int unit) override { grads_.ready(unit, last_micro_batch_); }
   void set_micro_batches_per_step(int64_t n) override { grads_.expect_accumulation(n > 1); }
 
   MemoryAccount memory_account() const override {

@@ -36,10 +36,12 @@ class ZeroStage3 : public ZeroEngine {
                                "persistent parameters");
     }
     persistent_gather_.resize(shards_.size());
+    grads_.on_final_reduction([this](int unit) { gradient_reduced(unit); });
   }
 
   ~ZeroStage3() override {
-    try {  // MPI forbids freeing a request in flight (see FullParameters)
+    stop_host_update();  // it may be writing the host shards
+    try {                // MPI forbids freeing a request in flight (see FullParameters)
       for (auto& r : persistent_gather_) comm::finish(r);
       after_update();
     } catch (...) {
@@ -47,6 +49,7 @@ class ZeroStage3 : public ZeroEngine {
   }
 
   const void* acquire(int unit, int next_unit) override {
+    await_parameters(unit);
     if (direct_) return shards_params_[unit].data();
     if (persistent_[unit].size() > 0) {
       comm::finish(persistent_gather_[unit]);
@@ -55,8 +58,9 @@ class ZeroStage3 : public ZeroEngine {
     Gathered& g = start_gather(unit);
     comm::finish(g.request);
     ++g.users;
+    // Not a unit whose offloaded update is still running: it is gathered at its own acquire.
     if (next_unit >= 0 && settings_.prefetch_bucket_size > 0 && !gathered_.count(next_unit) &&
-        persistent_[next_unit].size() == 0) {
+        persistent_[next_unit].size() == 0 && parameters_current(next_unit)) {
       try_start_gather(next_unit);  // prefetch: overlaps the compute of `unit`
     }
     return gather_.data(g.buffer);
@@ -75,7 +79,7 @@ class ZeroStage3 : public ZeroEngine {
   }
 
   void* gradients(int unit) override { return grads_.scratch(unit); }
-  void gradients_ready(int unit) override { grads_.ready(unit); }
+  void gradients_ready(int unit) override { grads_.ready(unit, last_micro_batch_); }
   void set_micro_batches_per_step(int64_t n) override { grads_.expect_accumulation(n > 1); }
 
   MemoryAccount memory_account() const override {

@@ -53,10 +53,13 @@ class Device {
     return p;
   }
   virtual void deallocate_host(void* ptr, size_t /*bytes*/, bool /*pinned*/) { std::free(ptr); }
-  // Copies `bytes` between host and device memory on the copy stream, after all work queued
-  // on the compute stream so far (a gradient the step produced), and returns at once on a
+  // Copies `bytes` between host and device memory on the copy stream and returns at once on a
   // GPU with a ticket for wait_copy; the host device copies before returning (ticket 0).
-  virtual uint64_t copy_async(void* dst, const void* src, size_t bytes) {
+  // `after_compute`: the copy waits for all work queued on the compute stream so far (a
+  // gradient the backward produced); false when nothing queued there touches dst or src (the
+  // offloaded step's parameter uploads), so the copy overlaps the compute.
+  virtual uint64_t copy_async(void* dst, const void* src, size_t bytes, bool after_compute = true) {
+    (void)after_compute;
     std::memcpy(dst, src, bytes);
     return 0;
   }
@@ -65,6 +68,8 @@ class Device {
   // Work queued on the compute stream from now on runs after every copy issued so far
   // (parameters copied up by the offloaded step, before they are gathered or used).
   virtual void compute_waits_for_copies() {}
+  // The same for the copy with this ticket and those issued before it only.
+  virtual void compute_waits_for_copy(uint64_t /*ticket*/) {}
 };
 
 // Page-locked (or plain) host memory from Device::allocate_host, freed with it. Moves only.

@@ -25,9 +25,11 @@
 //
 // Offload (DESIGN.md "Offload tiers"): with zero.offload_optimizer cpu or nvme the masters and
 // optimizer state live in an OptimizerStateStore off the device and the device holds none of
-// them; optimizer_step then copies each unit's reduced gradient shard to the host on the
-// copy stream, updates it there with a threaded AdamW, and copies the new compute-dtype
-// parameters back, pipelined across units (offloaded_step.cpp).
+// them. Each unit's reduced gradient shard is copied to the host on the copy stream as soon as
+// the backward has it final; optimizer_step then returns at once while a background thread
+// updates unit after unit with a threaded AdamW, and the next forward waits, unit by unit, only
+// for the units it reaches (their new compute-dtype values are copied up as each is done), so
+// the host update overlaps the next forward (offloaded_step.cpp).
 #pragma once
 
 #include <cstdint>
@@ -43,6 +45,7 @@
 #include "zerotune/ops/backend.hpp"
 #include "zerotune/runtime/device.hpp"
 #include "zerotune/train/host_thread_pool.hpp"
+#include "zerotune/train/in_order_worker.hpp"
 #include "zerotune/train/optimizer.hpp"
 #include "zerotune/train/optimizer_state_store.hpp"
 #include "zerotune/train/shard_layout.hpp"
@@ -144,7 +147,9 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   void finish_gradients();                    // waits for every gradient collective of the step
   double global_grad_norm();                  // of the reduced gradient, from shards
   // Uses the reduced gradient times grad_scale (clipping), updates this rank's optimizer
-  // range, and brings every rank's parameters up to date.
+  // range, and brings every rank's parameters up to date. Offloaded: returns once the update
+  // has started; the parameters are up to date where anything reads them (acquire, the
+  // checkpoint and parameter accessors below).
   void optimizer_step(double lr, double grad_scale);
   int64_t optimizer_steps() const { return optimizer_steps_; }
   void set_optimizer_steps(int64_t steps) { optimizer_steps_ = steps; }
@@ -201,10 +206,22 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   ops::UpdateRule update_rule(double lr, double grad_scale) const;
   // The range's runs of equal weight decay, relative to optimizer_range(unit).begin.
   std::vector<ops::UpdateSegment> update_segments(int unit) const;
-  // optimizer_step with the state off the device (offloaded_step.cpp).
-  void offloaded_step(const ops::UpdateRule& rule);
   // The compute-dtype copy of `count` host masters into compute_parameters(unit).
   void upload_compute_copy(int unit, const float* host_master, int64_t count);
+  bool offloaded() const { return store_ && !store_->in_device_memory(); }
+  // Offload: a stage calls this once the step's reduced gradient of `unit` is final on the
+  // compute stream; it starts the copy to the host (the last micro-batch only).
+  void gradient_reduced(int unit);
+  // Offload: before anything reads the unit's compute parameters (the model, or a gather of
+  // the shard): waits until the host update of every unit up to it is done, then orders their
+  // uploads and unit_updated() before the compute stream's next work. No-op otherwise.
+  void await_parameters(int unit) { settle_updates(unit, true); }
+  // The same without waiting: false (nothing done) while that update is still running.
+  bool parameters_current(int unit) { return settle_updates(unit, false); }
+  // Waits for the whole offloaded update (before reading or writing state of any unit).
+  void finish_offloaded_step() { settle_updates(static_cast<int>(shards_.size()) - 1, true); }
+  // For destructors of stages whose buffers the host update writes: waits, never throws.
+  void stop_host_update() noexcept;
 
   int stage_;
   CommSettings settings_;
@@ -219,11 +236,25 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   int64_t optimizer_steps_ = 0;
   // Masters (mixed precision or offload) and optimizer states over optimizer_range(unit).
   std::unique_ptr<OptimizerStateStore> store_;
-  // The offloaded step's host side: AdamW threads and two staging slots each for gradients
-  // (fp32) and compute-dtype parameters, sized to the largest optimizer range.
+  // The offloaded step's host side (offloaded_step.cpp): AdamW threads; per unit the reduced
+  // gradient shard (fp32) copied down during the backward and the updated compute-dtype
+  // values the next forward copies up (none with parameters on the host: the update writes
+  // the host shards); the background run of the update, last so it stops first.
   std::unique_ptr<HostThreadPool> host_pool_;
-  runtime::HostBuffer<float> gradient_staging_[2];
-  runtime::HostBuffer<std::byte> parameter_staging_[2];
+  std::vector<runtime::HostBuffer<float>> host_gradients_;
+  std::vector<runtime::HostBuffer<std::byte>> host_parameters_;
+  std::vector<bool> gradient_copied_;       // [unit] this step's download was issued
+  uint64_t last_gradient_copy_ = 0;         // ticket of the step's latest download
+  std::vector<uint64_t> parameter_upload_;  // [unit] ticket of its upload
+  bool parameters_on_host_ = false;         // zero.offload_param: cpu
+  int uploads_issued_ = 0;                  // units whose upload is queued, in order
+  int units_settled_ = 0;                   // units whose new values the compute stream sees
+  InOrderWorker host_update_;
+
+ private:
+  void start_offloaded_step(const ops::UpdateRule& rule);
+  void update_unit_on_host(int unit, const ops::UpdateRule& rule, void* compute_copy);
+  bool settle_updates(int unit, bool block);
 };
 
 }  // namespace zerotune::train
