@@ -25,7 +25,10 @@ std::string format_step_line(const StepRecord& r) {
          " samples_per_s=" + fmt("%.1f", r.samples_per_s) +
          " mem_alloc_gib=" + fmt("%.3f", r.mem_alloc_gib) +
          " mem_peak_gib=" + fmt("%.3f", r.mem_peak_gib) +
-         (r.loss_scale > 0 ? " loss_scale=" + fmt("%g", r.loss_scale) : std::string());
+         (r.loss_scale > 0 ? " loss_scale=" + fmt("%g", r.loss_scale) : std::string()) +
+         (r.offload_update_ms >= 0 ? " offload_update_ms=" + fmt("%.1f", r.offload_update_ms) +
+                                         " offload_wait_ms=" + fmt("%.1f", r.offload_wait_ms)
+                                   : std::string());
 }
 
 std::string format_eval_line(const EvalRecord& r) {
@@ -119,6 +122,10 @@ void MetricsLog::step(const StepRecord& r, bool print) {
                            {"train_samples", r.train_samples},
                            {"train_tokens", r.train_tokens}};
   if (r.loss_scale > 0) record["loss_scale"] = r.loss_scale;
+  if (r.offload_update_ms >= 0) {
+    record["offload_update_ms"] = r.offload_update_ms;
+    record["offload_wait_ms"] = r.offload_wait_ms;
+  }
   write(record);
   if (print) runtime::log().info(format_step_line(r));
 }

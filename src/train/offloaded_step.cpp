@@ -20,6 +20,7 @@
 // equals the device tier's CPU update bit for bit in fp32. Only this thread (the main one)
 // queues device work; the background thread touches host memory and the state store only.
 #include <algorithm>
+#include <chrono>
 
 #include "zerotune/train/host_update.hpp"
 #include "zerotune/train/zero_engine.hpp"
@@ -48,8 +49,13 @@ void ZeroEngine::start_offloaded_step(const ops::UpdateRule& rule) {
   }
   uploads_issued_ = 0;
   units_settled_ = 0;
-  host_update_.start(units, [this, rule, compute_copies](int u) {
+  const auto started = std::chrono::steady_clock::now();
+  host_update_.start(units, [this, rule, compute_copies, started, units](int u) {
     update_unit_on_host(u, rule, compute_copies[u]);
+    if (u + 1 == units) {
+      update_seconds_ =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    }
   });
 }
 
@@ -83,6 +89,7 @@ bool ZeroEngine::settle_updates(int unit, bool block) {
   if (units_settled_ >= units || !offloaded()) return true;
   unit = std::min(unit, units - 1);
   // Every finished update goes up now, in order, waiting only for those up to `unit`.
+  const auto waiting = std::chrono::steady_clock::now();
   while (uploads_issued_ < units &&
          host_update_.done(uploads_issued_, block && uploads_issued_ <= unit)) {
     const int v = uploads_issued_++;
@@ -92,6 +99,8 @@ bool ZeroEngine::settle_updates(int unit, bool block) {
                              compute_bytes(optimizer_range(v).owned()), /*after_compute=*/false);
     }
   }
+  offload_times_.wait_s +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
   if (uploads_issued_ <= unit) return false;
   // unit_updated may start collectives: only here, in unit order, as every rank does.
   while (units_settled_ <= unit) {
@@ -99,7 +108,10 @@ bool ZeroEngine::settle_updates(int unit, bool block) {
     if (!parameters_on_host_) device_.compute_waits_for_copy(parameter_upload_[v]);
     unit_updated(v);
   }
-  if (units_settled_ == units) host_update_.finish();
+  if (units_settled_ == units) {
+    host_update_.finish();
+    offload_times_.update_s = update_seconds_;
+  }
   return true;
 }
 

@@ -508,6 +508,11 @@ class Trainer {
     r.mem_alloc_gib = m.allocated_bytes / kGiB;
     r.mem_peak_gib = peak_memory_gib(m);
     if (loss_scaler_.enabled()) r.loss_scale = loss_scaler_.scale();
+    if (engine_->optimizer_tier() != StateTier::kDevice) {
+      const OffloadTimes t = engine_->take_offload_times();
+      r.offload_update_ms = t.update_s * 1e3;
+      r.offload_wait_ms = t.wait_s * 1e3;
+    }
     const int64_t every = std::max<int64_t>(1, cfg_.log.every_n_steps);
     metrics_.step(r, p.step == 1 || p.step % every == 0 || p.step == total_steps_);
   }

@@ -27,6 +27,11 @@ struct StepRecord {
   double mem_peak_gib = 0;   // GPU: the pool's high-water mark (torch's max_memory_allocated);
                              // CPU: the peak resident set size
   double loss_scale = 0;     // fp16's loss scale; 0 (not printed) in bf16 and fp32
+  // Offloaded optimizer (printed when >= 0): how long the host update that this step's forward
+  // used took (the previous step's, run in the background), and how long this step's forward
+  // waited for it. wait near 0: the update is hidden; near update: the host is the bound.
+  double offload_update_ms = -1;
+  double offload_wait_ms = -1;
   // Run totals after this step, over every start of the run (run_figures.hpp).
   double train_time_s = 0;  // printed as elapsed=H:MM:SS
   double eta_s = 0;         // printed as eta=H:MM:SS

@@ -94,6 +94,12 @@ CommSettings comm_settings(const config::ZeroConfig& zero);
 
 class GradientCollectives;
 
+// The offloaded step's timing since the last take_offload_times(), in seconds.
+struct OffloadTimes {
+  double update_s = 0;  // the host update's wall time (the last one that finished)
+  double wait_s = 0;    // how long the compute side waited for updates
+};
+
 // Bytes this rank holds, by kind (for the start-of-run memory table).
 struct MemoryAccount {
   int64_t parameter_bytes = 0;
@@ -163,6 +169,11 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   void release_unit_state(int unit, bool modified);
   int optimizer_state_count() const { return train::optimizer_state_count(optimizer_.kind); }
   StateTier optimizer_tier() const { return store_->tier(); }
+  OffloadTimes take_offload_times() {
+    const OffloadTimes t = offload_times_;
+    offload_times_ = {};
+    return t;
+  }
   // One line for the .out: where the optimizer state lives.
   std::string optimizer_state_location() const { return store_->describe(); }
 
@@ -249,6 +260,8 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   bool parameters_on_host_ = false;         // zero.offload_param: cpu
   int uploads_issued_ = 0;                  // units whose upload is queued, in order
   int units_settled_ = 0;                   // units whose new values the compute stream sees
+  double update_seconds_ = 0;  // written by the background run, read after it is joined
+  OffloadTimes offload_times_;
   InOrderWorker host_update_;
 
  private:
