@@ -4,8 +4,9 @@ memory (offload_optimizer: cpu) and on NVMe (nvme), same model, data and stage, 
 For each config and tier it runs `zerotune train` on WikiText-2 (prepped here at the config's
 row length) and prints the steady-state step time (median after warmup) and tokens/s, the
 pool's peak allocated GPU memory (metrics.jsonl), the process's peak host RSS (VmHWM), the
-NVMe bytes read and written per second of training (/proc/PID/io over train_runtime), and
-the step time over the no-offload run's (the goals: cpu <= 1.5x, nvme <= 2x).
+NVMe bytes read and written per second of training (/proc/PID/io over train_runtime), the
+step time over the no-offload run's (the goals: cpu <= 1.5x, nvme <= 2x), and where an
+offloaded step's time goes: the host update's ms and how many of them the forward waited.
 
   python bench/offload_bench.py --zerotune build/zerotune --data ../shared/data \
       --nvme /local/nvme [--only NAME] [--stage 2]
@@ -59,14 +60,18 @@ def run_zerotune(zerotune, model, B, T, precision, stage, tier, nvme, steps, tok
     if proc.returncode != 0:
         return {"error": output.strip().splitlines()[-1:]}
     records = [json.loads(line) for line in open(run_dir / "metrics.jsonl")]
-    step_ms = [r["step_ms"] for r in records if r.get("type") == "step"][5:]
+    steps_after_warmup = [r for r in records if r.get("type") == "step"][5:]
     summary = next(r for r in records if r.get("type") == "summary")
-    ms = statistics.median(step_ms)
+    ms = statistics.median(r["step_ms"] for r in steps_after_warmup)
+    # Where an offloaded step's time goes: the host update, and the part the forward waited.
+    update_ms = statistics.median(r.get("offload_update_ms", 0.0) for r in steps_after_warmup)
+    wait_ms = statistics.median(r.get("offload_wait_ms", 0.0) for r in steps_after_warmup)
     seconds = max(summary.get("train_runtime", 0.0), 1e-9)
     nvme_bytes = io.get("read_bytes:", 0) + io.get("write_bytes:", 0) if tier == "nvme" else 0
     return {"ms": ms, "tokens_per_s": B * T / (ms / 1e3),
             "alloc_gib": summary.get("peak_alloc_gib", summary.get("peak_mem_gib", 0.0)),
-            "host_rss_gib": peak_rss / 2**30, "nvme_gb_per_s": nvme_bytes / seconds / 1e9}
+            "host_rss_gib": peak_rss / 2**30, "nvme_gb_per_s": nvme_bytes / seconds / 1e9,
+            "update_ms": update_ms, "wait_ms": wait_ms}
 
 
 def main():
@@ -93,7 +98,7 @@ def main():
                 rows.append((name, tier, r))
                 print(f"done {name} {tier}", file=sys.stderr, flush=True)
     print(f"{'config':22s} {'offload':8s} {'tokens/s':>9s} {'ms/step':>8s} {'vs none':>8s} "
-          f"{'GPU GiB':>8s} {'host GiB':>9s} {'NVMe GB/s':>9s}")
+          f"{'GPU GiB':>8s} {'host GiB':>9s} {'NVMe GB/s':>9s} {'update ms':>9s} {'wait ms':>8s}")
     base = {}
     for name, tier, r in rows:
         if "error" in r:
@@ -103,7 +108,8 @@ def main():
             base[name] = r["ms"]
         ratio = f"{r['ms'] / base[name]:.2f}x" if name in base else "-"
         print(f"{name:22s} {tier:8s} {r['tokens_per_s']:9.0f} {r['ms']:8.1f} {ratio:>8s} "
-              f"{r['alloc_gib']:8.2f} {r['host_rss_gib']:9.2f} {r['nvme_gb_per_s']:9.2f}")
+              f"{r['alloc_gib']:8.2f} {r['host_rss_gib']:9.2f} {r['nvme_gb_per_s']:9.2f} "
+              f"{r['update_ms']:9.1f} {r['wait_ms']:8.1f}")
     if args.json:
         args.json.write_text(json.dumps([{"config": n, "offload": t, **r} for n, t, r in rows],
                                         indent=1))
