@@ -27,12 +27,12 @@ double theory_bytes_per_param(int stage, int world, bool mixed) {
 
 void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm,
                       const std::string& precision) {
-  constexpr int kFields = 7;
+  constexpr int kFields = 8;
   const MemoryAccount mine = engine.memory_account();
   const int64_t local[kFields] = {mine.parameter_bytes,      mine.gradient_bytes,
                                   mine.optimizer_bytes,      mine.scratch_bytes,
                                   mine.host_optimizer_bytes, mine.nvme_optimizer_bytes,
-                                  mine.host_parameter_bytes};
+                                  mine.host_parameter_bytes, mine.nvme_parameter_bytes};
   std::vector<int64_t> all(kFields * comm.size());
   comm.all_gather(local, all.data(), kFields, comm::DataType::kInt64)->wait();
   if (comm.rank() != 0) return;
@@ -44,7 +44,7 @@ void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm,
   const bool offloaded = engine.optimizer_tier() != StateTier::kDevice;
   // Offload moves the optimizer's bytes (K) off the device, and zero.offload_param the
   // parameters' (P): what stays is the rest.
-  const double p = mine.host_parameter_bytes > 0 ? 0 : (mixed ? 2 : 4);
+  const double p = mine.host_parameter_bytes + mine.nvme_parameter_bytes > 0 ? 0 : (mixed ? 2 : 4);
   const double theory = offloaded
                             ? zero_bytes_per_param(engine.stage(), comm.size(), p, mixed ? 2 : 4, 0)
                             : theory_bytes_per_param(engine.stage(), comm.size(), mixed);
@@ -69,8 +69,9 @@ void log_memory_table(const ZeroEngine& engine, comm::Communicator& comm,
   for (int r = 0; r < comm.size(); ++r) {
     const int64_t* a = &all[kFields * r];
     log.info(
-        "memory rank={} host_optimizer_mib={:.2f} nvme_optimizer_mib={:.2f} host_params_mib={:.2f}",
-        r, a[4] / mib, a[5] / mib, a[6] / mib);
+        "memory rank={} host_optimizer_mib={:.2f} nvme_optimizer_mib={:.2f} host_params_mib={:.2f} "
+        "nvme_params_mib={:.2f}",
+        r, a[4] / mib, a[5] / mib, a[6] / mib, a[7] / mib);
   }
 }
 

@@ -11,13 +11,17 @@
 
 namespace zerotune::train {
 
-int64_t nvme_state_bytes(const std::vector<int64_t>& unit_counts, int arrays) {
+int64_t nvme_aligned_bytes(const std::vector<int64_t>& region_bytes) {
   const auto a = static_cast<int64_t>(SwapFile::kAlignment);
   int64_t total = 0;
-  for (int64_t n : unit_counts) {
-    total += (n * static_cast<int64_t>(sizeof(float)) + a - 1) / a * a * arrays;
-  }
+  for (int64_t n : region_bytes) total += (n + a - 1) / a * a;
   return total;
+}
+
+int64_t nvme_state_bytes(const std::vector<int64_t>& unit_counts, int arrays) {
+  std::vector<int64_t> one_array;
+  for (int64_t n : unit_counts) one_array.push_back(n * static_cast<int64_t>(sizeof(float)));
+  return nvme_aligned_bytes(one_array) * arrays;
 }
 
 std::string check_nvme_path(const std::string& path, int64_t bytes_needed) {
@@ -39,7 +43,7 @@ std::string check_nvme_path(const std::string& path, int64_t bytes_needed) {
   if (fs.f_flag & ST_RDONLY) return field + " is not writable (read-only file system)";
   const auto available = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
   if (available < bytes_needed) {
-    return field + " has " + std::to_string(available) + " bytes free; the optimizer state needs " +
+    return field + " has " + std::to_string(available) + " bytes free; the offloaded state needs " +
            std::to_string(bytes_needed) + " bytes";
   }
   return "";

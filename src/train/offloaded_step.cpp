@@ -42,10 +42,13 @@ void ZeroEngine::start_offloaded_step(const ops::UpdateRule& rule) {
   // with no gradient in this backward) is copied now.
   for (int u = 0; u < units; ++u) gradient_reduced(u);
   device_.wait_copy(last_gradient_copy_);  // downloads are in order: every one is done
+  // Where each unit's new compute-dtype values go: the buffer the next forward copies up, or
+  // with offloaded parameters the host shard itself (cpu) or the buffer to the file (nvme).
   std::vector<void*> compute_copies;
   for (int u = 0; u < units; ++u) {
-    compute_copies.push_back(parameters_on_host_ ? compute_parameters(u)
-                                                 : host_parameters_[u].data());
+    compute_copies.push_back(!parameters_offloaded_       ? host_parameters_[u].data()
+                             : compute_parameters_on_host(u) ? compute_parameters(u)
+                                                             : parameter_write_buffer_.data());
   }
   uploads_issued_ = 0;
   units_settled_ = 0;
@@ -82,6 +85,10 @@ void ZeroEngine::update_unit_on_host(int unit, const ops::UpdateRule& rule, void
     });
   }
   store_->release(unit, true);
+  // nvme parameters: the buffer goes to the file (an empty range writes nothing).
+  if (parameters_offloaded_ && !compute_parameters_on_host(unit) && state.count > 0) {
+    store_offloaded_shard(unit, compute_copy, compute_bytes(state.count));
+  }
 }
 
 bool ZeroEngine::settle_updates(int unit, bool block) {
@@ -93,7 +100,7 @@ bool ZeroEngine::settle_updates(int unit, bool block) {
   while (uploads_issued_ < units &&
          host_update_.done(uploads_issued_, block && uploads_issued_ <= unit)) {
     const int v = uploads_issued_++;
-    if (!parameters_on_host_) {
+    if (!parameters_offloaded_) {
       parameter_upload_[v] =
           device_.copy_async(compute_parameters(v), host_parameters_[v].data(),
                              compute_bytes(optimizer_range(v).owned()), /*after_compute=*/false);
@@ -105,7 +112,7 @@ bool ZeroEngine::settle_updates(int unit, bool block) {
   // unit_updated may start collectives: only here, in unit order, as every rank does.
   while (units_settled_ <= unit) {
     const int v = units_settled_++;
-    if (!parameters_on_host_) device_.compute_waits_for_copy(parameter_upload_[v]);
+    if (!parameters_offloaded_) device_.compute_waits_for_copy(parameter_upload_[v]);
     unit_updated(v);
   }
   if (units_settled_ == units) {

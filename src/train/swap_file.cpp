@@ -175,6 +175,11 @@ uint64_t SwapFile::submit(bool write, void* buffer, size_t bytes, int64_t offset
 }
 
 // Blocking transfer; also completes what a short asynchronous transfer left.
+void SwapFile::write_now(const void* buffer, size_t bytes, int64_t offset) {
+  bytes_written_ += static_cast<int64_t>(bytes);
+  transfer_now(true, const_cast<void*>(buffer), bytes, offset);
+}
+
 void SwapFile::transfer_now(bool write, void* buffer, size_t bytes, int64_t offset) {
   char* p = static_cast<char*>(buffer);
   size_t done = 0;

@@ -90,7 +90,6 @@ class Trainer {
         grad_accum_(config::grad_accum_steps(cfg_, comm_.size())),
         metrics_(ctx.job_dir.metrics_file(), ctx.topology.is_root()),
         loss_scaler_(cfg_.fp16, cfg_.train.precision == "fp16") {
-    check_device_support();
     backend_ = ops::make_backend(*ctx.device, dtype_from_name(cfg_.train.precision.c_str()));
     OptimizerSettings opt;
     opt.kind = parse_optimizer_kind(cfg_.train.optimizer);
@@ -239,31 +238,27 @@ class Trainer {
     return code;
   }
 
-  // Reduced precision on the host is refused by ops::make_backend, called next.
-  void check_device_support() const {
-    if (cfg_.zero.offload_param == "nvme") {
-      throw UniformInputError(cfg_.source +
-                              ": zero.offload_param: nvme is not available in this version; set "
-                              "zero.offload_param: cpu (the shards in host memory) or none");
-    }
-  }
-
   OffloadSettings offload_settings(const OptimizerSettings& opt) {
     OffloadSettings o;
     o.optimizer_tier = parse_state_tier(cfg_.zero.offload_optimizer);
     o.pin_memory = cfg_.zero.pin_memory;
-    o.parameters_on_host = cfg_.zero.offload_param == "cpu";
+    o.parameter_tier = parse_state_tier(cfg_.zero.offload_param);
     o.nvme_path = cfg_.zero.nvme_path;
     o.cpu_threads = cpu_threads_for_offload(ctx_.topology.local_world_size);
-    if (o.optimizer_tier != StateTier::kNvme) return o;
+    if (o.optimizer_tier != StateTier::kNvme && o.parameter_tier != StateTier::kNvme) return o;
     // Before anything is written: every rank checks its folder, and all of them stop on the
     // first one's problem. The ranks of a node share the folder, so each needs room for all.
-    std::vector<int64_t> counts;
+    std::vector<int64_t> counts, shard_bytes;
     for (const UnitShard& s : make_shards(layout_, comm_.size(), comm_.rank())) {
       counts.push_back(s.owned());
+      shard_bytes.push_back(s.shard_numel * static_cast<int64_t>(dtype_bytes(dtype_from_name(cfg_.train.precision.c_str()))));
     }
-    const int64_t needed = nvme_state_bytes(counts, 1 + optimizer_state_count(opt.kind)) *
-                           std::max(1, ctx_.topology.local_world_size);
+    int64_t needed = 0;
+    if (o.optimizer_tier == StateTier::kNvme) {
+      needed += nvme_state_bytes(counts, 1 + optimizer_state_count(opt.kind));
+    }
+    if (o.parameter_tier == StateTier::kNvme) needed += nvme_aligned_bytes(shard_bytes);
+    needed *= std::max(1, ctx_.topology.local_world_size);
     std::string error = check_nvme_path(cfg_.zero.nvme_path, needed);
     if (!error.empty()) error = cfg_.source + ": " + error;
     error = comm::agreed_error(comm_, error);
@@ -274,7 +269,7 @@ class Trainer {
   // The nvme tier creates its files here: a rank that cannot makes every rank stop.
   void create_engine(const OptimizerSettings& opt, const OffloadSettings& offload) {
     const int stage = static_cast<int>(cfg_.zero.stage);
-    if (offload.optimizer_tier != StateTier::kNvme) {
+    if (offload.optimizer_tier != StateTier::kNvme && offload.parameter_tier != StateTier::kNvme) {
       engine_ = ZeroEngine::create(stage, layout_, opt, comm_, *backend_, comm_settings(cfg_.zero),
                                    offload);
       return;
@@ -311,9 +306,8 @@ class Trainer {
         train_loader_->steps_per_epoch(), total_steps_, data_seq_len_, data_file_name(*train_file_),
         ctx_.job_dir.root().string());
     if (cfg_.zero.offload_param != "none") {
-      log.info("offload_param={}: stage 3 parameter shards in {}host memory",
-               cfg_.zero.offload_param,
-               cfg_.zero.pin_memory && !ctx_.device->is_host() ? "pinned " : "");
+      log.info("offload_param={}: stage 3 parameter shards in {}", cfg_.zero.offload_param,
+               engine_->offloaded_parameters_location());
     }
     if (cfg_.zero.offload) {
       log.info("offload_optimizer={} state_location=\"{}\" cpu_threads={}{}",

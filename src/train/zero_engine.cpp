@@ -62,12 +62,12 @@ std::unique_ptr<ZeroEngine> ZeroEngine::create(int stage, const model::Gpt2Layou
     default:
       throw std::invalid_argument("zero.stage must be 0, 1, 2 or 3");
   }
-  if (offload.parameters_on_host) {
+  if (offload.parameter_tier != StateTier::kDevice) {
     if (offload.optimizer_tier == StateTier::kDevice) {
       throw std::invalid_argument("zero.offload_param needs zero.offload_optimizer cpu or nvme");
     }
-    engine->offload_parameters(offload.pin_memory && !backend.device().is_host());
-    engine->parameters_on_host_ = true;
+    engine->offload_parameters(offload, offload.pin_memory && !backend.device().is_host());
+    engine->parameters_offloaded_ = true;
   }
   engine->allocate_optimizer_state(offload);
   return engine;
@@ -110,9 +110,14 @@ void ZeroEngine::allocate_optimizer_state(const OffloadSettings& offload) {
   if (store_->in_device_memory()) return;
   host_pool_ = std::make_unique<HostThreadPool>(offload.cpu_threads);
   const bool pinned = offload.pin_memory && !device_.is_host();
+  int64_t largest = 0;
   for (int64_t n : counts) {
     host_gradients_.emplace_back(device_, n, pinned);
-    host_parameters_.emplace_back(device_, parameters_on_host_ ? 0 : compute_bytes(n), pinned);
+    host_parameters_.emplace_back(device_, parameters_offloaded_ ? 0 : compute_bytes(n), pinned);
+    largest = std::max(largest, n);
+  }
+  if (offload.parameter_tier == StateTier::kNvme) {
+    parameter_write_buffer_ = runtime::HostBuffer<std::byte>(device_, compute_bytes(largest), pinned);
   }
   gradient_copied_.assign(counts.size(), false);
   parameter_upload_.assign(counts.size(), 0);
@@ -137,6 +142,12 @@ UnitState ZeroEngine::acquire_state(int unit) {
 comm::DataType ZeroEngine::compute_comm_type() const { return comm::data_type_of(compute_dtype()); }
 
 void ZeroEngine::upload_compute_copy(int unit, const float* host_master, int64_t count) {
+  if (parameters_offloaded_) {
+    std::vector<std::byte> cast(static_cast<size_t>(compute_bytes(count)));
+    host_cast_from_float(cast.data(), host_master, count, compute_dtype());
+    store_offloaded_shard(unit, cast.data(), compute_bytes(count));
+    return;
+  }
   if (!mixed_precision()) {
     device_.copy(compute_parameters(unit), host_master, count * sizeof(float));
     return;
@@ -307,6 +318,7 @@ MemoryAccount ZeroEngine::memory_account() const {
   account.host_optimizer_bytes = b.host_master + b.host_state;
   for (const auto& b : host_gradients_) account.host_optimizer_bytes += b.bytes();
   for (const auto& b : host_parameters_) account.host_optimizer_bytes += b.bytes();
+  account.host_optimizer_bytes += parameter_write_buffer_.bytes();
   account.nvme_optimizer_bytes = b.nvme;
   return account;
 }

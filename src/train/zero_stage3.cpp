@@ -8,7 +8,10 @@
 #include <map>
 #include <stdexcept>
 
-#include "host_shards.hpp"
+#include <cstdio>
+#include <unistd.h>
+
+#include "offloaded_shards.hpp"
 #include "sharded_gradients.hpp"
 #include "unit_buffer_pool.hpp"
 #include "zerotune/train/zero_engine.hpp"
@@ -55,6 +58,13 @@ class ZeroStage3 : public ZeroEngine {
       comm::finish(persistent_gather_[unit]);
       return persistent_[unit].data();
     }
+    if (host_params_ && next_unit >= 0) {
+      // nvme: read ahead, past the unit the gather prefetches (direction as the model goes).
+      const int ahead = next_unit + (next_unit - unit);
+      if (ahead >= 0 && ahead < static_cast<int>(shards_.size()) && parameters_current(ahead)) {
+        host_params_->prefetch(ahead);
+      }
+    }
     Gathered& g = start_gather(unit);
     comm::finish(g.request);
     ++g.users;
@@ -78,6 +88,9 @@ class ZeroStage3 : public ZeroEngine {
     }
   }
 
+  std::string offloaded_parameters_location() const override {
+    return host_params_ ? host_params_->describe() : "";
+  }
   void* gradients(int unit) override { return grads_.scratch(unit); }
   void gradients_ready(int unit) override { grads_.ready(unit, last_micro_batch_); }
   void set_micro_batches_per_step(int64_t n) override { grads_.expect_accumulation(n > 1); }
@@ -85,22 +98,37 @@ class ZeroStage3 : public ZeroEngine {
   MemoryAccount memory_account() const override {
     MemoryAccount a = ZeroEngine::memory_account();
     for (const auto& b : shards_params_) a.parameter_bytes += b.bytes();
-    for (const auto& b : host_params_.shards) a.host_parameter_bytes += b.bytes();
+    if (host_params_) {
+      a.host_parameter_bytes = host_params_->host_bytes();
+      a.nvme_parameter_bytes = host_params_->nvme_bytes();
+    }
     a.gradient_bytes = grads_.accumulator_bytes();
     a.scratch_bytes = grads_.scratch_bytes() + gather_.bytes();
-    for (const auto& b : host_params_.staging) a.scratch_bytes += b.bytes();
+    if (host_params_) a.scratch_bytes += host_params_->staging_bytes();
     for (const auto& b : persistent_) a.parameter_bytes += b.bytes();
     return a;
   }
 
  protected:
   void* compute_parameters(int unit) override {
-    return host_params_.shards.empty() ? shards_params_[unit].data()
-                                       : host_params_.shards[unit].data();
+    return host_params_ ? host_params_->host_shard(unit) : shards_params_[unit].data();
   }
-  void offload_parameters(bool pinned) override {
-    host_params_ = HostShards(device_, shards_params_, kGatherBuffers, pinned);
-    shards_params_.clear();
+  bool compute_parameters_on_host(int unit) const override {
+    return host_params_ && host_params_->host_shard(unit) != nullptr;
+  }
+  void store_offloaded_shard(int unit, const void* bytes, int64_t count) override {
+    host_params_->write(unit, bytes, count);
+  }
+  void offload_parameters(const OffloadSettings& offload, bool pinned) override {
+    if (offload.parameter_tier == StateTier::kNvme) {
+      char name[64];
+      std::snprintf(name, sizeof(name), "zerotune-params-rank-%05d-pid-%d.swp", comm_.rank(),
+                    static_cast<int>(::getpid()));
+      host_params_ = make_nvme_shards(device_, shards_params_, kGatherBuffers, pinned,
+                                      offload.nvme_path, name, offload.use_io_uring);
+    } else {
+      host_params_ = make_host_shards(device_, shards_params_, kGatherBuffers, pinned);
+    }
     // Shards on the host reach the device through the gather buffers only: every unit is
     // gathered at use (a copy on one rank), none keeps a persistent copy.
     direct_ = false;
@@ -126,6 +154,7 @@ class ZeroStage3 : public ZeroEngine {
       gather_.give(g.buffer);
     }
     gathered_.clear();
+    if (host_params_) host_params_->forget_reads();  // shards read before the update are stale
   }
 
  private:
@@ -143,8 +172,7 @@ class ZeroStage3 : public ZeroEngine {
     if (b < 0) return nullptr;
     Gathered& g = gathered_[unit];
     g.buffer = b;
-    const void* shard =
-        host_params_.shards.empty() ? shards_params_[unit].data() : host_params_.to_device(unit, b);
+    const void* shard = host_params_ ? host_params_->to_device(unit, b) : shards_params_[unit].data();
     g.request =
         comm_.all_gather(shard, gather_.data(b), shards_[unit].shard_numel, compute_comm_type());
     if (!settings_.overlap_comm) comm::finish(g.request);
@@ -170,7 +198,7 @@ class ZeroStage3 : public ZeroEngine {
   ShardedGradients grads_;
   bool direct_;
   std::vector<runtime::DeviceBuffer<std::byte>> shards_params_;  // empty when on the host
-  HostShards host_params_;
+  std::unique_ptr<OffloadedShards> host_params_;  // zero.offload_param: cpu or nvme
   std::vector<runtime::DeviceBuffer<std::byte>> persistent_;  // [unit] empty unless persistent
   std::vector<comm::RequestPtr> persistent_gather_;           // [unit] in flight
   UnitBufferPool gather_;

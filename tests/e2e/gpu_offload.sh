@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ZeRO-Offload on one GPU (skipped, exit 77, where no GPU is visible): the pinned host state,
 # the copy stream and the host AdamW.
-#   - fp32, stages 1 and 3: offload_optimizer cpu and nvme (and at stage 3 offload_param cpu)
+#   - fp32, stages 1 and 3: offload_optimizer cpu and nvme (and at stage 3 offload_param cpu,
+#     and offload_param with offload_optimizer nvme)
 #     give the losses of no offload within 1e-5 relative (the host and device AdamW round
 #     differently only in the last bit);
 #   - bf16, stage 2: cpu offload stays within run-to-run noise of no offload;
@@ -50,6 +51,10 @@ done
 run fp32_s3_param --set train.precision=fp32 --set zero.stage=3 --set train.max_steps=12 \
   --set zero.offload_optimizer=cpu --set zero.offload_param=cpu
 close fp32_s3_none fp32_s3_param 1e-5 || fail "stage 3 with parameter shards on the host left the curve"
+run fp32_s3_infinity --set train.precision=fp32 --set zero.stage=3 --set train.max_steps=12 \
+  --set zero.offload_optimizer=nvme --set zero.offload_param=nvme --set zero.nvme_path="$SCRATCH/nvme"
+close fp32_s3_none fp32_s3_infinity 1e-5 || fail "stage 3 with parameter shards on NVMe left the curve"
+[ -z "$(ls -A "$SCRATCH/nvme")" ] || fail "nvme files left behind: $(ls "$SCRATCH/nvme")"
 grep -q "optimizer_mib=0.00 " "$SCRATCH/fp32_s1_cpu.out" || fail "optimizer bytes on the GPU with offload"
 grep -q "state_location=\"optimizer state in pinned host memory\"" "$SCRATCH/fp32_s1_cpu.out" ||
   fail "the .out does not say the state is in pinned host memory"

@@ -2,7 +2,8 @@
 # ZeRO-Offload and ZeRO-Infinity on CPUs: with the optimizer state in host memory
 # (offload_optimizer: cpu) or in a file per rank (nvme), stages 1, 2 and 3 on 1, 2 and 4
 # ranks log the same fp32 losses, bit for bit, as the same run with the state on the
-# device, and so does stage 3 with its parameter shards in host memory (offload_param: cpu);
+# device, and so does stage 3 with its parameter shards in host memory (offload_param: cpu)
+# or on NVMe with the optimizer state (offload_param and offload_optimizer nvme: ZeRO-Infinity);
 # the nvme files are gone when the run ends.
 source "$(dirname "$0")/lib/common.sh"
 cfg="$SRC/tests/data/configs/tiny.yaml"
@@ -33,10 +34,12 @@ for stage in 1 2 3; do
     run "$base-nvme" "$np" --set zero.stage=$stage --set zero.offload_optimizer=nvme \
       --set zero.nvme_path="$nvme"
     tiers="cpu nvme"
-    if [ "$stage" = 3 ]; then  # and the parameter shards in host memory
+    if [ "$stage" = 3 ]; then  # and the parameter shards in host memory, or on NVMe
       run "$base-param" "$np" --set zero.stage=3 --set zero.offload_optimizer=cpu \
         --set zero.offload_param=cpu
-      tiers="cpu nvme param"
+      run "$base-infinity" "$np" --set zero.stage=3 --set zero.offload_optimizer=nvme \
+        --set zero.offload_param=nvme --set zero.nvme_path="$nvme"
+      tiers="cpu nvme param infinity"
     fi
     for tier in $tiers; do
       diff "$SCRATCH/$base-none.losses" "$SCRATCH/$base-$tier.losses" ||
@@ -52,4 +55,8 @@ grep -q "offload_optimizer=cpu .* cpu_threads=3 " "$SCRATCH/s1-n1-cpu.out" ||
 grep -q "optimizer_mib=0.00 " "$SCRATCH/s2-n2-nvme.out" ||
   fail "the memory table shows optimizer bytes on the device with offload"
 grep -q "host_optimizer_mib=" "$SCRATCH/s2-n2-cpu.out" || fail "no host optimizer bytes line"
+grep -q "offload_param=nvme: stage 3 parameter shards in NVMe in $nvme/zerotune-params-rank-00000" \
+  "$SCRATCH/s3-n2-infinity.out" || fail "the .out does not say where the nvme parameter shards live"
+grep -Eq "nvme_params_mib=[0-9.]*[1-9]" "$SCRATCH/s3-n2-infinity.out" ||
+  fail "the memory table shows no nvme parameter bytes"
 pass "cpu and nvme offload match no offload bit for bit at stages 1-3 on 1, 2 and 4 ranks"

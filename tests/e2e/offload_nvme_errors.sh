@@ -40,7 +40,7 @@ if [ "$(id -u)" != 0 ]; then
     "${nvme[@]}" --set zero.nvme_path="$SCRATCH/locked"
 fi
 # /proc has no free space to offer (and is not writable for others than root).
-expect_refused "no space" "zero.nvme_path: /proc \(has 0 bytes free; the optimizer state needs [0-9]* bytes\|is not writable\)" \
+expect_refused "no space" "zero.nvme_path: /proc \(has 0 bytes free; the offloaded state needs [0-9]* bytes\|is not writable\)" \
   "${nvme[@]}" --set zero.nvme_path=/proc
 expect_refused "nvme without a path" "zero.nvme_path: an nvme offload needs a folder" "${nvme[@]}"
 expect_refused "offload and offload_optimizer disagree" \

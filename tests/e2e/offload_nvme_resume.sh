@@ -2,7 +2,8 @@
 # kill -9 during a run with the optimizer state on NVMe, then `--resume auto`: the run
 # continues the uninterrupted curve exactly. Checkpoints move between tiers: one taken with
 # nvme offload resumes without offload and one taken without resumes with nvme, on the same
-# curve (the checkpoint format does not depend on the tier).
+# curve (the checkpoint format does not depend on the tier). The same with stage 3's parameter
+# shards on NVMe as well (ZeRO-Infinity); on one rank stage 3 follows stage 2's curve exactly.
 source "$(dirname "$0")/lib/common.sh"
 cfg="$SRC/tests/data/configs/tiny.yaml"
 nvme="$SCRATCH/nvme"
@@ -13,6 +14,9 @@ common=(--config "$cfg" --set train.max_steps=$steps --set log.every_n_steps=1
 tier_args() {
   if [ "$1" = nvme ]; then
     echo --set zero.offload_optimizer=nvme --set zero.nvme_path="$nvme"
+  elif [ "$1" = infinity ]; then  # stage 3 with the parameter shards on NVMe too
+    echo --set zero.stage=3 --set zero.offload_optimizer=nvme --set zero.offload_param=nvme \
+      --set zero.nvme_path="$nvme"
   else
     echo --set zero.offload_optimizer=none
   fi
@@ -52,4 +56,6 @@ kill_and_resume() {
 kill_and_resume nvme nvme
 kill_and_resume nvme none
 kill_and_resume none nvme
-pass "kill -9 with nvme offload resumed on the same curve; checkpoints move between tiers"
+kill_and_resume infinity infinity
+kill_and_resume infinity none
+pass "kill -9 with nvme offload (and stage 3's parameters on nvme) resumed on the same curve; checkpoints move between tiers"

@@ -8,6 +8,7 @@
 // when an exception unwinds: the owner never leaves it behind.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -39,6 +40,10 @@ class SwapFile {
   // and return its ticket; the buffer must stay untouched until wait(ticket) returns.
   uint64_t submit_read(void* buffer, size_t bytes, int64_t offset);
   uint64_t submit_write(const void* buffer, size_t bytes, int64_t offset);
+  // A synchronous write (pwrite) that leaves the ring alone: safe from another thread while
+  // this one queues transfers of other ranges (the offloaded update writes parameter shards
+  // while the forward reads others). Same alignment rules; throws LibraryError.
+  void write_now(const void* buffer, size_t bytes, int64_t offset);
   // Returns when the transfer with this ticket is complete; throws LibraryError if it failed.
   void wait(uint64_t ticket);
   void wait_all();
@@ -61,8 +66,8 @@ class SwapFile {
   bool direct_ = false;
   std::unique_ptr<Ring> ring_;
   uint64_t next_ticket_ = 0;
-  int64_t bytes_read_ = 0;
-  int64_t bytes_written_ = 0;
+  std::atomic<int64_t> bytes_read_ = 0;
+  std::atomic<int64_t> bytes_written_ = 0;
 };
 
 }  // namespace zerotune::train

@@ -71,7 +71,7 @@ struct OffloadSettings {
   StateTier optimizer_tier = StateTier::kDevice;  // zero.offload_optimizer
   bool pin_memory = true;                         // zero.pin_memory
   std::filesystem::path nvme_path;                // zero.nvme_path
-  bool parameters_on_host = false;                // zero.offload_param: cpu (stage 3)
+  StateTier parameter_tier = StateTier::kDevice;  // zero.offload_param (stage 3): cpu, nvme
   int cpu_threads = 1;                            // host AdamW threads
   bool use_io_uring = true;                       // false: the nvme tier's pread/pwrite path
 };
@@ -111,7 +111,8 @@ struct MemoryAccount {
   // Offload: what lives off the device (host: the state, or nvme's slots, and the staging).
   int64_t host_optimizer_bytes = 0;
   int64_t nvme_optimizer_bytes = 0;
-  int64_t host_parameter_bytes = 0;  // stage 3's shards with zero.offload_param: cpu
+  int64_t host_parameter_bytes = 0;  // stage 3's shards with zero.offload_param: cpu (nvme: slots)
+  int64_t nvme_parameter_bytes = 0;  // stage 3's shards with zero.offload_param: nvme
 };
 
 class ZeroEngine : public model::ParameterSource<void>, public model::GradientSink<void> {
@@ -174,6 +175,8 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
     offload_times_ = {};
     return t;
   }
+  // For the .out: where stage 3's offloaded parameter shards live ("" when on the device).
+  virtual std::string offloaded_parameters_location() const { return ""; }
   // One line for the .out: where the optimizer state lives.
   std::string optimizer_state_location() const { return store_->describe(); }
 
@@ -206,12 +209,19 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   virtual void unit_updated(int /*unit*/) {}
   // After every unit was updated: drop what depended on the old values (stage 3's prefetch).
   virtual void after_update() = 0;
-  // zero.offload_param: cpu (stage 3 only, with the optimizer offloaded): the compute-dtype
-  // parameter shards move to host memory (page-locked when `pinned`); compute_parameters()
-  // then points there and each gather first copies its shard to the device.
-  virtual void offload_parameters(bool /*pinned*/) {
+  // zero.offload_param (stage 3 only, with the optimizer offloaded): the compute-dtype
+  // parameter shards move to host memory (cpu; page-locked when `pinned`) or a file under
+  // offload.nvme_path (nvme), and each gather first copies its shard to the device.
+  // compute_parameters() then points at the host shard, or is nullptr on nvme.
+  virtual void offload_parameters(const OffloadSettings& /*offload*/, bool /*pinned*/) {
     throw std::invalid_argument("zero.offload_param needs zero.stage 3");
   }
+  // With offloaded parameters: whether the unit's shard has a host address (cpu; nvme: no).
+  virtual bool compute_parameters_on_host(int /*unit*/) const { return false; }
+  // With offloaded parameters: stores the unit's new compute-dtype values of
+  // optimizer_range(unit) (host memory, `count` bytes), from the offloaded update's thread or
+  // a checkpoint load.
+  virtual void store_offloaded_shard(int /*unit*/, const void* /*bytes*/, int64_t /*count*/) {}
   // Creates the optimizer state store; create() calls it once the stage's buffers exist.
   void allocate_optimizer_state(const OffloadSettings& offload);
   ops::UpdateRule update_rule(double lr, double grad_scale) const;
@@ -249,15 +259,17 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   std::unique_ptr<OptimizerStateStore> store_;
   // The offloaded step's host side (offloaded_step.cpp): AdamW threads; per unit the reduced
   // gradient shard (fp32) copied down during the backward and the updated compute-dtype
-  // values the next forward copies up (none with parameters on the host: the update writes
-  // the host shards); the background run of the update, last so it stops first.
+  // values the next forward copies up (none with offloaded parameters: the update writes the
+  // host shards, or the file through one buffer); the background run, last so it stops first.
   std::unique_ptr<HostThreadPool> host_pool_;
   std::vector<runtime::HostBuffer<float>> host_gradients_;
   std::vector<runtime::HostBuffer<std::byte>> host_parameters_;
   std::vector<bool> gradient_copied_;       // [unit] this step's download was issued
   uint64_t last_gradient_copy_ = 0;         // ticket of the step's latest download
   std::vector<uint64_t> parameter_upload_;  // [unit] ticket of its upload
-  bool parameters_on_host_ = false;         // zero.offload_param: cpu
+  bool parameters_offloaded_ = false;  // zero.offload_param: cpu or nvme
+  // nvme: the update's compute-dtype output of one unit, on its way to the file.
+  runtime::HostBuffer<std::byte> parameter_write_buffer_;
   int uploads_issued_ = 0;                  // units whose upload is queued, in order
   int units_settled_ = 0;                   // units whose new values the compute stream sees
   double update_seconds_ = 0;  // written by the background run, read after it is joined

@@ -1,0 +1,177 @@
+// Stage 3's parameter shards on NVMe (zero.offload_param: nvme, ZeRO-Infinity): one aligned
+// region per unit in a file per rank, read with io_uring into a few host slots and copied from
+// there into the gather's staging buffer. The host holds only the slots and one write buffer,
+// not the shards.
+//
+// Threads: the main thread reads (prefetch, to_device, forget_reads) through the SwapFile's
+// ring; the offloaded update's thread writes a unit's new shard with write(), a synchronous
+// pwrite that does not touch the ring. A unit is read only after its update was written
+// (the engine's await_parameters orders them), and forget_reads() drops every slot's copy
+// when an update starts, so no slot serves a stale shard.
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "offloaded_shards.hpp"
+#include "zerotune/train/swap_file.hpp"
+
+namespace zerotune::train {
+
+namespace {
+
+int64_t aligned(int64_t bytes) {
+  const auto a = static_cast<int64_t>(SwapFile::kAlignment);
+  return (bytes + a - 1) / a * a;
+}
+
+class NvmeShards : public OffloadedShards {
+ public:
+  NvmeShards(runtime::Device& device, std::vector<runtime::DeviceBuffer<std::byte>>& device_shards,
+             int gather_buffers, bool pinned, const std::filesystem::path& directory,
+             const std::string& file_name, bool use_io_uring)
+      : device_(device) {
+    int64_t offset = 0, largest = 0;
+    for (const auto& d : device_shards) {
+      bytes_.push_back(d.bytes());
+      offsets_.push_back(offset);
+      offset += aligned(d.bytes());
+      largest = std::max(largest, aligned(d.bytes()));
+    }
+    SwapFileOptions options;
+    options.use_io_uring = use_io_uring;
+    file_ = std::make_unique<SwapFile>(directory / file_name, offset, options);
+    write_buffer_ = runtime::HostBuffer<std::byte>(device, largest, pinned);
+    for (size_t u = 0; u < device_shards.size(); ++u) {
+      device.copy(write_buffer_.data(), device_shards[u].data(), device_shards[u].bytes());
+      file_->write_now(write_buffer_.data(), static_cast<size_t>(aligned(bytes_[u])), offsets_[u]);
+    }
+    device_shards.clear();
+    // The unit in use, the prefetched next one, and the reads ahead of them.
+    slots_.resize(gather_buffers + 2);
+    for (Slot& s : slots_) s.memory = runtime::HostBuffer<std::byte>(device, largest, pinned);
+    for (int b = 0; b < gather_buffers; ++b) {
+      staging_.emplace_back(device, largest, "parameter shard staging");
+    }
+  }
+
+  ~NvmeShards() override {
+    try {
+      file_->wait_all();  // before the slots the reads fill are freed
+    } catch (...) {       // a failed read was or will be reported where it was waited for
+    }
+  }
+
+  void prefetch(int unit) override {
+    if (find(unit)) return;
+    start_read(evict(), unit);
+  }
+
+  const void* to_device(int unit, int b) override {
+    Slot* slot = find(unit);
+    if (!slot) {
+      slot = &evict();
+      start_read(*slot, unit);
+    }
+    if (slot->read) {
+      file_->wait(slot->read);
+      slot->read = 0;
+    }
+    slot->copy = device_.copy_async(staging_[b].data(), slot->memory.data(), bytes_[unit]);
+    slot->last_use = ++clock_;
+    device_.compute_waits_for_copies();
+    return staging_[b].data();
+  }
+
+  void write(int unit, const void* bytes, int64_t count) override {
+    std::lock_guard<std::mutex> lock(write_mutex_);
+    std::memcpy(write_buffer_.data(), bytes, static_cast<size_t>(count));
+    std::memset(write_buffer_.data() + count, 0, static_cast<size_t>(aligned(bytes_[unit]) - count));
+    file_->write_now(write_buffer_.data(), static_cast<size_t>(aligned(bytes_[unit])),
+                     offsets_[unit]);
+  }
+
+  void forget_reads() override {
+    for (Slot& s : slots_) {
+      if (s.read) file_->wait(s.read);
+      s.read = 0;
+      s.unit = -1;
+    }
+  }
+
+  int64_t host_bytes() const override {
+    int64_t b = write_buffer_.bytes();
+    for (const Slot& s : slots_) b += s.memory.bytes();
+    return b;
+  }
+  int64_t nvme_bytes() const override {
+    return offsets_.empty() ? 0 : offsets_.back() + aligned(bytes_.back());
+  }
+  int64_t staging_bytes() const override {
+    int64_t b = 0;
+    for (const auto& s : staging_) b += s.bytes();
+    return b;
+  }
+  std::string describe() const override {
+    return "NVMe in " + file_->path().string() + " (" + std::to_string(slots_.size()) +
+           " host slots" + (file_->direct_io() ? ", O_DIRECT" : ", buffered") + ")";
+  }
+
+ private:
+  struct Slot {
+    runtime::HostBuffer<std::byte> memory;
+    int unit = -1;
+    uint64_t read = 0;   // SwapFile ticket of the read in flight, 0 if none
+    uint64_t copy = 0;   // device ticket of the last copy out of the slot
+    uint64_t last_use = 0;
+  };
+
+  Slot* find(int unit) {
+    for (Slot& s : slots_) {
+      if (s.unit == unit) return &s;
+    }
+    return nullptr;
+  }
+
+  // The least recently used slot, once its read and its copy to the device are done.
+  Slot& evict() {
+    Slot* victim = &slots_[0];
+    for (Slot& s : slots_) {
+      if (s.last_use < victim->last_use) victim = &s;
+    }
+    if (victim->read) file_->wait(victim->read);
+    victim->read = 0;
+    device_.wait_copy(victim->copy);
+    victim->copy = 0;
+    victim->unit = -1;
+    return *victim;
+  }
+
+  void start_read(Slot& slot, int unit) {
+    slot.unit = unit;
+    slot.last_use = ++clock_;
+    slot.read = file_->submit_read(slot.memory.data(), static_cast<size_t>(aligned(bytes_[unit])),
+                                   offsets_[unit]);
+  }
+
+  runtime::Device& device_;
+  std::vector<int64_t> bytes_;    // [unit] shard bytes
+  std::vector<int64_t> offsets_;  // [unit] region offset in the file
+  std::unique_ptr<SwapFile> file_;
+  runtime::HostBuffer<std::byte> write_buffer_;
+  std::mutex write_mutex_;
+  std::vector<Slot> slots_;
+  std::vector<runtime::DeviceBuffer<std::byte>> staging_;
+  uint64_t clock_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<OffloadedShards> make_nvme_shards(
+    runtime::Device& device, std::vector<runtime::DeviceBuffer<std::byte>>& device_shards,
+    int gather_buffers, bool pinned, const std::filesystem::path& directory,
+    const std::string& file_name, bool use_io_uring) {
+  return std::make_unique<NvmeShards>(device, device_shards, gather_buffers, pinned, directory,
+                                      file_name, use_io_uring);
+}
+
+}  // namespace zerotune::train
