@@ -29,6 +29,14 @@ CONFIGS = [
     ("1558M-B8xT1024-bf16", "1558M", 8, 1024, "bf16"),
 ]
 TIERS = ["none", "cpu", "nvme"]
+# Tier -> the zero settings it runs with; param and infinity are stage 3 whatever --stage says.
+TIER_SETTINGS = {
+    "none": ["zero.offload_optimizer=none"],
+    "cpu": ["zero.offload_optimizer=cpu"],
+    "nvme": ["zero.offload_optimizer=nvme"],
+    "param": ["zero.stage=3", "zero.offload_optimizer=cpu", "zero.offload_param=cpu"],
+    "infinity": ["zero.stage=3", "zero.offload_optimizer=nvme", "zero.offload_param=nvme"],
+}
 
 
 def proc_field(pid, name, key):
@@ -41,9 +49,10 @@ def proc_field(pid, name, key):
     return None
 
 
-def run_zerotune(zerotune, model, B, T, precision, stage, tier, nvme, steps, token_file, run_dir):
-    extra = [f"zero.offload_optimizer={tier}", "train.eval_strategy=no"]
-    if tier == "nvme":
+def run_zerotune(zerotune, model, B, T, precision, stage, tier, nvme, steps, warmup, token_file,
+                 run_dir):
+    extra = TIER_SETTINGS[tier] + ["train.eval_strategy=no"]
+    if "nvme" in " ".join(TIER_SETTINGS[tier]):
         extra.append(f"zero.nvme_path={nvme}")
     cmd = train_command(zerotune, model, B, T, precision, stage, steps, token_file, run_dir,
                         extra=extra, seq_len=1024)
@@ -60,14 +69,15 @@ def run_zerotune(zerotune, model, B, T, precision, stage, tier, nvme, steps, tok
     if proc.returncode != 0:
         return {"error": output.strip().splitlines()[-1:]}
     records = [json.loads(line) for line in open(run_dir / "metrics.jsonl")]
-    steps_after_warmup = [r for r in records if r.get("type") == "step"][5:]
+    steps_after_warmup = [r for r in records if r.get("type") == "step"][warmup:]
     summary = next(r for r in records if r.get("type") == "summary")
     ms = statistics.median(r["step_ms"] for r in steps_after_warmup)
     # Where an offloaded step's time goes: the host update, and the part the forward waited.
     update_ms = statistics.median(r.get("offload_update_ms", 0.0) for r in steps_after_warmup)
     wait_ms = statistics.median(r.get("offload_wait_ms", 0.0) for r in steps_after_warmup)
     seconds = max(summary.get("train_runtime", 0.0), 1e-9)
-    nvme_bytes = io.get("read_bytes:", 0) + io.get("write_bytes:", 0) if tier == "nvme" else 0
+    on_disk = tier in ("nvme", "infinity")
+    nvme_bytes = io.get("read_bytes:", 0) + io.get("write_bytes:", 0) if on_disk else 0
     return {"ms": ms, "tokens_per_s": B * T / (ms / 1e3),
             "alloc_gib": summary.get("peak_alloc_gib", summary.get("peak_mem_gib", 0.0)),
             "host_rss_gib": peak_rss / 2**30, "nvme_gb_per_s": nvme_bytes / seconds / 1e9,
@@ -81,8 +91,11 @@ def main():
     ap.add_argument("--nvme", required=True, help="a folder on a local NVMe (zero.nvme_path)")
     ap.add_argument("--stage", type=int, default=2)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=5, help="steps left out of the median")
     ap.add_argument("--only", default="")
-    ap.add_argument("--tiers", default=",".join(TIERS), help="comma-separated: none,cpu,nvme")
+    ap.add_argument("--tiers", default=",".join(TIERS),
+                    help="comma-separated: none,cpu,nvme,param (stage 3, offload_param cpu),"
+                         "infinity (stage 3, optimizer and parameters on nvme)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     rows = []
@@ -94,7 +107,7 @@ def main():
             token_file = prep(args.zerotune, args.data, T, tmp)
             for tier in args.tiers.split(","):
                 r = run_zerotune(args.zerotune, model, B, T, precision, args.stage, tier, args.nvme,
-                                 args.steps, token_file, tmp / f"{name}-{tier}")
+                                 args.steps, args.warmup, token_file, tmp / f"{name}-{tier}")
                 rows.append((name, tier, r))
                 print(f"done {name} {tier}", file=sys.stderr, flush=True)
     print(f"{'config':22s} {'offload':8s} {'tokens/s':>9s} {'ms/step':>8s} {'vs none':>8s} "
