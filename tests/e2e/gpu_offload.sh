@@ -6,7 +6,9 @@
 #     give the losses of no offload within 1e-5 relative (the host and device AdamW round
 #     differently only in the last bit);
 #   - bf16, stage 2: cpu offload stays within run-to-run noise of no offload;
-#   - the memory table shows no optimizer bytes on the GPU and the host bytes on their line.
+#   - the memory table shows no optimizer bytes on the GPU and the host bytes on their line;
+#   - on two GPUs where there are two: stages 2 and 3 with cpu and nvme offload (and stage 3's
+#     shards on NVMe) follow the two-GPU curve without offload within 1e-5 (fp32).
 source "$(dirname "$0")/lib/common.sh"
 nvidia-smi -L 2>/dev/null | grep -q GPU || { echo "skipped: no GPU"; exit 77; }
 
@@ -64,4 +66,32 @@ bf16=(--set train.precision=bf16 --set zero.stage=2 --set train.max_steps=30)
 run bf16_none "${bf16[@]}"
 run bf16_cpu "${bf16[@]}" --set zero.offload_optimizer=cpu
 close bf16_none bf16_cpu 2e-2 || fail "bf16 cpu offload left the curve beyond run-to-run noise"
-pass "cpu and nvme offload on one GPU follow the curve without offload"
+
+# Two GPUs where there are two: NCCL with each rank's state (and stage 3's shards) offloaded.
+where="one GPU"
+if [ "$(nvidia-smi -L | grep -c '^GPU')" -ge 2 ]; then
+  mpiexec="${MPIEXEC:-mpiexec}"
+  bind=()
+  "$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && bind=(--bind-to none)
+  run2() {  # run2 NAME ARGS...: as run, on two ranks
+    local name=$1; shift
+    "$mpiexec" -n 2 "${bind[@]}" "$ZT" train "${common[@]}" "$@" --run-dir "$SCRATCH/$name" \
+      > "$SCRATCH/$name.out" 2>&1 || { cat "$SCRATCH/$name.out"; fail "$name exited $?"; }
+    step_losses "$SCRATCH/$name" > "$SCRATCH/$name.losses"
+  }
+  for stage in 2 3; do
+    fp32=(--set train.precision=fp32 --set zero.stage=$stage --set train.max_steps=12)
+    run2 "np2_s${stage}_none" "${fp32[@]}"
+    run2 "np2_s${stage}_cpu" "${fp32[@]}" --set zero.offload_optimizer=cpu
+    run2 "np2_s${stage}_nvme" "${fp32[@]}" --set zero.offload_optimizer=nvme \
+      --set zero.nvme_path="$SCRATCH/nvme"
+    close "np2_s${stage}_none" "np2_s${stage}_cpu" 1e-5 || fail "2 GPUs, stage $stage: cpu offload left the curve"
+    close "np2_s${stage}_none" "np2_s${stage}_nvme" 1e-5 || fail "2 GPUs, stage $stage: nvme offload left the curve"
+  done
+  run2 np2_s3_infinity --set train.precision=fp32 --set zero.stage=3 --set train.max_steps=12 \
+    --set zero.offload_optimizer=nvme --set zero.offload_param=nvme --set zero.nvme_path="$SCRATCH/nvme"
+  close np2_s3_none np2_s3_infinity 1e-5 || fail "2 GPUs: stage 3 with parameter shards on NVMe left the curve"
+  [ -z "$(ls -A "$SCRATCH/nvme")" ] || fail "nvme files left behind: $(ls "$SCRATCH/nvme")"
+  where="one and two GPUs"
+fi
+pass "cpu and nvme offload on $where follow the curve without offload"
