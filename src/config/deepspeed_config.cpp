@@ -341,6 +341,11 @@ class Mapper {
         set("zero.nvme_path", x.get<std::string>());
       } else if (it.key() == "pin_memory") {
         set("zero.pin_memory", boolean(key, x) ? "true" : "false");
+      } else if (it.key() == "ratio" && field == "zero.offload_optimizer") {
+        if (!x.is_number() || x.get<double>() <= 0 || x.get<double>() > 1) {
+          fail(key, "expected a fraction in (0, 1], got " + x.dump());
+        }
+        set("zero.offload_optimizer_ratio", number(key, x));
       } else if (it.key() == "buffer_count" || it.key() == "fast_init" ||
                  it.key() == "pipeline_read" || it.key() == "pipeline_write" ||
                  it.key() == "ratio" || it.key() == "buffer_size" || it.key() == "max_in_cpu") {

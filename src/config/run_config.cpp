@@ -278,6 +278,13 @@ std::string where_set(const RunConfig& config, const Origins& origins,
   return config.source + ": ";
 }
 
+// 0.25 rather than std::to_string's 0.250000.
+std::string shortest(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
 void check_cross_fields(const RunConfig& c, const Origins& origins) {
   if (c.model.n_embd % c.model.n_head != 0) {
     throw InputError(where_set(c, origins, {"model.n_embd", "model.n_head"}) + "model.n_embd " +
@@ -328,6 +335,15 @@ void check_cross_fields(const RunConfig& c, const Origins& origins) {
                      " needs zero.offload_optimizer cpu or nvme (the update then writes the "
                      "parameters where they live)");
   }
+  if (c.zero.offload_optimizer_ratio < 1.0 &&
+      (!c.zero.offload || c.zero.offload_param != "none" || c.zero.offload_optimizer_ratio <= 0)) {
+    throw InputError(
+        where_set(c, origins,
+                  {"zero.offload_optimizer_ratio", "zero.offload_optimizer", "zero.offload_param"}) +
+        "zero.offload_optimizer_ratio " + shortest(c.zero.offload_optimizer_ratio) +
+        " needs zero.offload_optimizer cpu or nvme, zero.offload_param none and a ratio above 0 "
+        "(0 is offload_optimizer: none)");
+  }
   if ((c.zero.offload_optimizer == "nvme" || c.zero.offload_param == "nvme") &&
       c.zero.nvme_path.empty()) {
     throw InputError(
@@ -377,6 +393,8 @@ std::vector<std::string> cross_field_rules() {
           "`zero.offload_optimizer` other than `none` needs `zero.stage` 1, 2 or 3.",
           "`zero.offload_param` other than `none` needs `zero.stage` 3 and "
           "`zero.offload_optimizer` other than `none`.",
+          "`zero.offload_optimizer_ratio` below 1 needs `zero.offload_optimizer` other than "
+          "`none`, `zero.offload_param: none`, and is above 0.",
           "An `nvme` offload needs `zero.nvme_path`."};
 }
 

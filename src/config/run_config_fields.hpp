@@ -167,6 +167,12 @@ void visit_fields(V& v, ZeroConfig& c) {
           "offload_optimizer.device, stage >= 1): `none` on the device, `cpu` in host memory "
           "(updated there by a threaded AdamW), `nvme` in a file per rank under zero.nvme_path",
           OneOf{{"none", "cpu", "nvme"}});
+  v.field("offload_optimizer_ratio", c.offload_optimizer_ratio,
+          "fraction of the parameters whose optimizer state is offloaded (DeepSpeed's "
+          "offload_optimizer.ratio); the state of the first units, the rest, stays on the device "
+          "and is updated there, so the next forward starts on them while the host updates the "
+          "others: more device memory, a shorter step",
+          Fraction{true});
   v.field("offload_param", c.offload_param,
           "where the rank's stage-3 parameter shards live between uses (DeepSpeed's "
           "offload_param.device): `none`, `cpu` or `nvme`",

@@ -1,6 +1,8 @@
 // The device and cpu tiers of the optimizer state, and the factory of all three.
 #include "zerotune/train/optimizer_state_store.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -110,11 +112,85 @@ class CpuStateStore : public OptimizerStateStore {
   std::vector<runtime::HostBuffer<float>> blocks_;
 };
 
+// A partial offload (DeepSpeed's offload_optimizer.ratio): units [0, k) in a device store,
+// the others in the offload tier's store; each store sees the other's units as empty.
+class SplitStateStore : public OptimizerStateStore {
+ public:
+  SplitStateStore(std::unique_ptr<OptimizerStateStore> device,
+                  std::unique_ptr<OptimizerStateStore> offloaded, int units_on_device,
+                  int64_t device_elements, int64_t total_elements)
+      : device_(std::move(device)),
+        offloaded_(std::move(offloaded)),
+        k_(units_on_device),
+        device_share_(total_elements > 0 ? static_cast<double>(device_elements) / total_elements
+                                         : 0.0) {}
+  StateTier tier() const override { return offloaded_->tier(); }
+  bool unit_in_device_memory(int unit) const override { return unit < k_; }
+  void prefetch(int unit) override {
+    if (unit >= k_) offloaded_->prefetch(unit);
+  }
+  UnitState acquire(int unit) override {
+    return unit < k_ ? device_->acquire(unit) : offloaded_->acquire(unit);
+  }
+  void release(int unit, bool modified) override {
+    (unit < k_ ? device_ : offloaded_)->release(unit, modified);
+  }
+  void flush() override { offloaded_->flush(); }
+  StateStoreBytes bytes() const override {
+    StateStoreBytes b = offloaded_->bytes();
+    const StateStoreBytes d = device_->bytes();
+    b.device_master = d.device_master;
+    b.device_state = d.device_state;
+    return b;
+  }
+  std::string describe() const override {
+    char share[32];
+    std::snprintf(share, sizeof(share), "%.0f%%", 100.0 * device_share_);
+    return "units 0-" + std::to_string(k_ - 1) + " (" + share + " of the parameters) in device " +
+           "memory, the rest: " + offloaded_->describe();
+  }
+
+ private:
+  std::unique_ptr<OptimizerStateStore> device_, offloaded_;
+  int k_;
+  double device_share_;
+};
+
+std::unique_ptr<OptimizerStateStore> make_single_tier_store(const StateStoreSettings& settings,
+                                                            const std::vector<int64_t>& unit_counts,
+                                                            runtime::Device& device);
+
 }  // namespace
 
 std::unique_ptr<OptimizerStateStore> make_optimizer_state_store(
     const StateStoreSettings& settings, const std::vector<int64_t>& unit_counts,
     runtime::Device& device) {
+  const int k = std::min<int>(settings.units_on_device, static_cast<int>(unit_counts.size()));
+  if (settings.tier == StateTier::kDevice || k <= 0) {
+    return make_single_tier_store(settings, unit_counts, device);
+  }
+  std::vector<int64_t> on_device(unit_counts.size(), 0), offloaded = unit_counts;
+  int64_t device_elements = 0, total = 0;
+  for (size_t u = 0; u < unit_counts.size(); ++u) {
+    total += unit_counts[u];
+    if (static_cast<int>(u) < k) {
+      std::swap(on_device[u], offloaded[u]);
+      device_elements += on_device[u];
+    }
+  }
+  StateStoreSettings device_settings = settings;
+  device_settings.tier = StateTier::kDevice;
+  device_settings.masters = settings.device_masters;
+  return std::make_unique<SplitStateStore>(
+      make_single_tier_store(device_settings, on_device, device),
+      make_single_tier_store(settings, offloaded, device), k, device_elements, total);
+}
+
+namespace {
+
+std::unique_ptr<OptimizerStateStore> make_single_tier_store(const StateStoreSettings& settings,
+                                                            const std::vector<int64_t>& unit_counts,
+                                                            runtime::Device& device) {
   switch (settings.tier) {
     case StateTier::kCpu:
       return std::make_unique<CpuStateStore>(settings, unit_counts, device);
@@ -125,5 +201,7 @@ std::unique_ptr<OptimizerStateStore> make_optimizer_state_store(
   }
   return std::make_unique<DeviceStateStore>(settings, unit_counts, device);
 }
+
+}  // namespace
 
 }  // namespace zerotune::train

@@ -77,6 +77,7 @@ struct ZeroConfig {
   int64_t stage = 0;     // 0 (data parallel), 1, 2, 3
   bool offload = false;  // optimizer state and step off the device (offload_optimizer != none)
   std::string offload_optimizer = "none";  // none | cpu | nvme: where the optimizer state lives
+  double offload_optimizer_ratio = 1.0;    // fraction offloaded; the first units' rest stays
   std::string offload_param = "none";      // none | cpu | nvme: stage 3 parameter shards
   std::string nvme_path;                   // folder of the nvme tier's files (one per rank)
   bool pin_memory = true;                  // page-locked host buffers for GPU offload

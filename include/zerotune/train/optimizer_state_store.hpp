@@ -44,6 +44,10 @@ struct StateStoreSettings {
   std::filesystem::path nvme_path;  // folder of the nvme tier's file
   std::string file_name;            // the nvme file's name inside it (one per rank)
   bool use_io_uring = true;         // false: pread/pwrite (tests of the fallback)
+  // cpu and nvme tiers: the first units whose state stays in device memory all the same
+  // (zero.offload_optimizer_ratio below 1); masters there only when `device_masters`.
+  int units_on_device = 0;
+  bool device_masters = true;
 };
 
 // Bytes by where they live (the start-of-run memory table).
@@ -57,8 +61,11 @@ class OptimizerStateStore {
  public:
   virtual ~OptimizerStateStore() = default;
   virtual StateTier tier() const = 0;
-  // True when acquire() hands out device memory (the update then runs on the device).
+  // True when acquire() hands out device memory for every unit (the update then runs on the
+  // device).
   bool in_device_memory() const { return tier() == StateTier::kDevice; }
+  // The same for one unit: true for the units a partial offload keeps on the device.
+  virtual bool unit_in_device_memory(int /*unit*/) const { return in_device_memory(); }
 
   // Starts loading `unit` so that a later acquire(unit) finds it (nvme; else nothing).
   virtual void prefetch(int /*unit*/) {}
