@@ -7,16 +7,13 @@
 #include <cstring>
 #include <filesystem>
 
-#include "zerotune/train/swap_file.hpp"
+#include "zerotune/train/optimizer_state_store.hpp"
 
 namespace zerotune::train {
 
 int64_t nvme_state_bytes(const std::vector<int64_t>& unit_counts, int arrays) {
-  const auto a = static_cast<int64_t>(SwapFile::kAlignment);
   int64_t total = 0;
-  for (int64_t n : unit_counts) {
-    total += (n * static_cast<int64_t>(sizeof(float)) + a - 1) / a * a * arrays;
-  }
+  for (int64_t n : unit_counts) total += nvme_unit_bytes(n, arrays);
   return total;
 }
 

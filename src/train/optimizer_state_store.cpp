@@ -1,6 +1,7 @@
 // The device and cpu tiers of the optimizer state, and the factory of all three.
 #include "zerotune/train/optimizer_state_store.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -93,9 +94,10 @@ class CpuStateStore : public OptimizerStateStore {
   }
   StateStoreBytes bytes() const override {
     StateStoreBytes b;
-    for (int64_t n : counts_) {
-      b.host_master += n * static_cast<int64_t>(sizeof(float));
-      b.host_state += n * states_ * static_cast<int64_t>(sizeof(float));
+    for (size_t u = 0; u < blocks_.size(); ++u) {
+      const auto master = counts_[u] * static_cast<int64_t>(sizeof(float));
+      b.host_master += master;
+      b.host_state += static_cast<int64_t>(blocks_[u].bytes()) - master;
     }
     return b;
   }
@@ -111,6 +113,33 @@ class CpuStateStore : public OptimizerStateStore {
 };
 
 }  // namespace
+
+StateStoreBytes state_store_bytes(const StateStoreSettings& settings,
+                                  const std::vector<int64_t>& unit_counts) {
+  constexpr auto F = static_cast<int64_t>(sizeof(float));
+  int64_t total = 0, largest_unit = 0;
+  for (int64_t n : unit_counts) total += n;
+  StateStoreBytes b;
+  switch (settings.tier) {
+    case StateTier::kCpu:
+      b.host_master = F * total;
+      b.host_state = F * settings.optimizer_states * total;
+      break;
+    case StateTier::kNvme:
+      for (int64_t n : unit_counts) {
+        const int64_t unit = nvme_unit_bytes(n, 1 + settings.optimizer_states);
+        b.nvme += unit;
+        largest_unit = std::max(largest_unit, unit);
+      }
+      b.host_state = kNvmeStateSlots * largest_unit;
+      break;
+    case StateTier::kDevice:
+      b.device_master = settings.masters ? F * total : 0;
+      b.device_state = F * settings.optimizer_states * total;
+      break;
+  }
+  return b;
+}
 
 std::unique_ptr<OptimizerStateStore> make_optimizer_state_store(
     const StateStoreSettings& settings, const std::vector<int64_t>& unit_counts,

@@ -89,19 +89,24 @@ ZeroEngine::ZeroEngine(int stage, const model::Gpt2Layout& layout,
 
 ZeroEngine::~ZeroEngine() = default;
 
-void ZeroEngine::allocate_optimizer_state(const OffloadSettings& offload) {
+StateStoreSettings state_store_settings(const OffloadSettings& offload, DType compute_dtype,
+                                        OptimizerKind optimizer) {
   StateStoreSettings settings;
   settings.tier = offload.optimizer_tier;
-  // Off the device the master is always kept apart: the device holds only the compute copy.
-  settings.masters = mixed_precision() || settings.tier != StateTier::kDevice;
-  settings.optimizer_states = optimizer_state_count();
+  settings.masters = compute_dtype != DType::kFloat32 || settings.tier != StateTier::kDevice;
+  settings.optimizer_states = optimizer_state_count(optimizer);
   settings.pin_memory = offload.pin_memory;
   settings.nvme_path = offload.nvme_path;
+  settings.use_io_uring = offload.use_io_uring;
+  return settings;
+}
+
+void ZeroEngine::allocate_optimizer_state(const OffloadSettings& offload) {
+  StateStoreSettings settings = state_store_settings(offload, compute_dtype(), optimizer_.kind);
   char name[64];
   std::snprintf(name, sizeof(name), "zerotune-optimizer-rank-%05d-pid-%d.swp", comm_.rank(),
                 static_cast<int>(::getpid()));
   settings.file_name = name;
-  settings.use_io_uring = offload.use_io_uring;
   std::vector<int64_t> counts;
   for (size_t u = 0; u < shards_.size(); ++u) {
     counts.push_back(optimizer_range(static_cast<int>(u)).owned());

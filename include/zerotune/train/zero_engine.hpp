@@ -76,6 +76,12 @@ struct OffloadSettings {
   bool use_io_uring = true;                       // false: the nvme tier's pread/pwrite path
 };
 
+// The optimizer state store the engine makes for this offload choice (the nvme file's name
+// aside): the tier, the optimizer's state arrays, and the fp32 masters apart from the compute
+// copy in mixed precision and always off the device (the device holds only the compute copy).
+StateStoreSettings state_store_settings(const OffloadSettings& offload, DType compute_dtype,
+                                        OptimizerKind optimizer);
+
 // How the engine schedules its collectives: DeepSpeed's zero_optimization knobs, with the
 // meaning they have in this unit-by-unit engine (docs/config-reference.md, zero.*).
 struct CommSettings {
