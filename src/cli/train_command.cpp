@@ -147,7 +147,8 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
   if (!ctx.device->is_host() && selected.probe) {
     const int64_t device_bytes = selected.probe->sample().device_total_bytes;
     const std::string refusal =
-        device_bytes > 0 ? model_states_refusal(ctx.config, ctx.topology.world_size, device_bytes)
+        device_bytes > 0 ? model_states_refusal(ctx.config, ctx.topology.world_size, device_bytes,
+                                                host_memory_per_rank(ctx.topology.local_world_size))
                          : "";
     if (!refusal.empty()) throw InputError(refusal);
   }
@@ -202,7 +203,8 @@ int start_in_job_dir(train::RunContext& ctx, runtime::SelectedDevice& selected,
     runtime::log().info("nccl version={} ranks={} timeout_s={}", comm::nccl_version(),
                         ctx.comm->size(), ctx.config.comm.timeout_s);
   }
-  runtime::log().info("{}", own_estimate_line(ctx.config, ctx.topology.world_size));
+  runtime::log().info("{}", own_estimate_line(ctx.config, ctx.topology.world_size,
+                                              host_memory_per_rank(ctx.topology.local_world_size)));
   if (!deepspeed_notes.empty()) {
     std::string keys;
     for (const auto& n : deepspeed_notes) keys += (keys.empty() ? "" : ", ") + n;

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <functional>
+#include <stdexcept>
 #include <vector>
 
+#include "offloaded_shards.hpp"
 #include "sharded_gradients.hpp"
+#include "zerotune/train/nvme_path_check.hpp"
 #include "zerotune/train/shard_layout.hpp"
 
 namespace zerotune::train {
@@ -36,23 +39,50 @@ constexpr int kGatherBuffers = 3;  // ZeroStage3::kGatherBuffers
 
 MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, int world, int rank,
                                     DType compute_dtype, OptimizerKind optimizer,
-                                    int64_t micro_batches_per_step, const CommSettings& settings) {
+                                    int64_t micro_batches_per_step, const CommSettings& settings,
+                                    const OffloadSettings& offload) {
+  const bool offloaded = offload.optimizer_tier != StateTier::kDevice;
+  if (offloaded && stage == 0) {
+    throw std::invalid_argument("zero.offload_optimizer needs zero.stage 1, 2 or 3");
+  }
+  const bool parameters_offloaded = offload.parameter_tier != StateTier::kDevice;
+  if (parameters_offloaded && (stage != 3 || !offloaded)) {
+    throw std::invalid_argument(
+        "zero.offload_param needs zero.stage 3 and zero.offload_optimizer cpu or nvme");
+  }
   const std::vector<UnitShard> shards = make_shards(layout, world, rank);
   const auto E = static_cast<int64_t>(dtype_bytes(compute_dtype));
   constexpr int64_t F = sizeof(float);
   int64_t numel = 0, padded = 0, shard = 0, owned = 0, max_shard = 0;
+  std::vector<int64_t> owned_per_unit;  // the optimizer's range of each unit
   for (const auto& s : shards) {
     numel += s.numel;
     padded += s.padded_numel;
     shard += s.shard_numel;
-    owned += stage == 0 ? s.numel : s.owned();
+    owned_per_unit.push_back(stage == 0 ? s.numel : s.owned());
+    owned += owned_per_unit.back();
     max_shard = std::max(max_shard, s.shard_numel);
   }
   MemoryAccount a;
   a.model_parameters = layout.total_numel();
-  const int64_t states = optimizer == OptimizerKind::kAdamW ? 2 : 1;
-  a.master_bytes = compute_dtype == DType::kFloat32 ? 0 : F * owned;
-  a.optimizer_bytes = states * F * owned + a.master_bytes;
+  const StateStoreSettings store_settings =
+      state_store_settings(offload, compute_dtype, optimizer, layout);
+  const StateStoreBytes store = state_store_bytes(store_settings, owned_per_unit);
+  a.master_bytes = store.device_master;
+  a.optimizer_bytes = store.device_state + store.device_master;
+  a.host_optimizer_bytes = store.host_master + store.host_state;
+  a.nvme_optimizer_bytes = store.nvme;
+  if (offloaded) {  // the offloaded step's reduced gradients and updated compute copies
+    int64_t host_owned = 0, largest_host_owned = 0;
+    for (size_t u = store_settings.units_on_device; u < owned_per_unit.size(); ++u) {
+      host_owned += owned_per_unit[u];
+      largest_host_owned = std::max(largest_host_owned, owned_per_unit[u]);
+    }
+    a.host_optimizer_bytes += F * host_owned + (parameters_offloaded ? 0 : E * host_owned);
+    // nvme parameters: one unit's update output on its way to the file.
+    if (offload.parameter_tier == StateTier::kNvme)
+      a.host_optimizer_bytes += E * largest_host_owned;
+  }
   // Landing buffers exist only where micro-batches accumulate (sharded_gradients.hpp).
   const int scratch_buffers = gradient_scratch_buffers(shards, world, settings.reduce_bucket_size);
   const int64_t landing = micro_batches_per_step > 1 ? scratch_buffers * F * max_shard : 0;
@@ -84,8 +114,22 @@ MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, 
       a.scratch_bytes = sharded_gradient_scratch;
       break;
     default:
-      a.parameter_bytes = E * (shard + persistent);
       a.gradient_bytes = F * shard;
+      if (parameters_offloaded) {  // every unit gathered at use, through staging buffers
+        if (offload.parameter_tier == StateTier::kNvme) {  // nvme_shards.cpp
+          std::vector<int64_t> shard_bytes;
+          for (const auto& s : shards) shard_bytes.push_back(E * s.shard_numel);
+          a.nvme_parameter_bytes = nvme_aligned_bytes(shard_bytes);
+          a.host_parameter_bytes =
+              (nvme_shard_slots(kGatherBuffers) + 1) * nvme_aligned_bytes({E * max_shard});
+        } else {
+          a.host_parameter_bytes = E * shard;
+        }
+        a.scratch_bytes = sharded_gradient_scratch + E * pool_elements(shards, kGatherBuffers) +
+                          kGatherBuffers * E * max_shard;
+        break;
+      }
+      a.parameter_bytes = E * (shard + persistent);
       a.scratch_bytes = sharded_gradient_scratch + E * pool_elements(gathered, kGatherBuffers);
       break;
   }

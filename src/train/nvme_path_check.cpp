@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "zerotune/train/optimizer_state_store.hpp"
 #include "zerotune/train/swap_file.hpp"
 
 namespace zerotune::train {
@@ -19,9 +20,9 @@ int64_t nvme_aligned_bytes(const std::vector<int64_t>& region_bytes) {
 }
 
 int64_t nvme_state_bytes(const std::vector<int64_t>& unit_counts, int arrays) {
-  std::vector<int64_t> one_array;
-  for (int64_t n : unit_counts) one_array.push_back(n * static_cast<int64_t>(sizeof(float)));
-  return nvme_aligned_bytes(one_array) * arrays;
+  int64_t total = 0;
+  for (int64_t n : unit_counts) total += nvme_unit_bytes(n, arrays);
+  return total;
 }
 
 std::string check_nvme_path(const std::string& path, int64_t bytes_needed) {

@@ -30,12 +30,13 @@ class NvmeShards : public OffloadedShards {
              int gather_buffers, bool pinned, const std::filesystem::path& directory,
              const std::string& file_name, bool use_io_uring)
       : device_(device) {
-    int64_t offset = 0, largest = 0;
+    int64_t offset = 0, largest = 0, largest_shard = 0;
     for (const auto& d : device_shards) {
       bytes_.push_back(d.bytes());
       offsets_.push_back(offset);
       offset += aligned(d.bytes());
       largest = std::max(largest, aligned(d.bytes()));
+      largest_shard = std::max(largest_shard, d.size());
     }
     SwapFileOptions options;
     options.use_io_uring = use_io_uring;
@@ -46,11 +47,10 @@ class NvmeShards : public OffloadedShards {
       file_->write_now(write_buffer_.data(), static_cast<size_t>(aligned(bytes_[u])), offsets_[u]);
     }
     device_shards.clear();
-    // The unit in use, the prefetched next one, and the reads ahead of them.
-    slots_.resize(gather_buffers + 2);
+    slots_.resize(nvme_shard_slots(gather_buffers));
     for (Slot& s : slots_) s.memory = runtime::HostBuffer<std::byte>(device, largest, pinned);
     for (int b = 0; b < gather_buffers; ++b) {
-      staging_.emplace_back(device, largest, "parameter shard staging");
+      staging_.emplace_back(device, largest_shard, "parameter shard staging");
     }
   }
 
@@ -85,7 +85,8 @@ class NvmeShards : public OffloadedShards {
   void write(int unit, const void* bytes, int64_t count) override {
     std::lock_guard<std::mutex> lock(write_mutex_);
     std::memcpy(write_buffer_.data(), bytes, static_cast<size_t>(count));
-    std::memset(write_buffer_.data() + count, 0, static_cast<size_t>(aligned(bytes_[unit]) - count));
+    std::memset(write_buffer_.data() + count, 0,
+                static_cast<size_t>(aligned(bytes_[unit]) - count));
     file_->write_now(write_buffer_.data(), static_cast<size_t>(aligned(bytes_[unit])),
                      offsets_[unit]);
   }
@@ -120,8 +121,8 @@ class NvmeShards : public OffloadedShards {
   struct Slot {
     runtime::HostBuffer<std::byte> memory;
     int unit = -1;
-    uint64_t read = 0;   // SwapFile ticket of the read in flight, 0 if none
-    uint64_t copy = 0;   // device ticket of the last copy out of the slot
+    uint64_t read = 0;  // SwapFile ticket of the read in flight, 0 if none
+    uint64_t copy = 0;  // device ticket of the last copy out of the slot
     uint64_t last_use = 0;
   };
 

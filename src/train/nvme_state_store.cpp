@@ -18,9 +18,17 @@ int64_t aligned(int64_t bytes) {
   return (bytes + a - 1) / a * a;
 }
 
+}  // namespace
+
+int64_t nvme_unit_bytes(int64_t count, int arrays) {
+  return aligned(count * static_cast<int64_t>(sizeof(float))) * arrays;
+}
+
+namespace {
+
 class NvmeStateStore : public OptimizerStateStore {
  public:
-  static constexpr int kSlots = 3;  // being updated, being read, being written
+  static constexpr int kSlots = kNvmeStateSlots;
 
   NvmeStateStore(const StateStoreSettings& s, const std::vector<int64_t>& counts,
                  runtime::Device& device)
@@ -28,7 +36,7 @@ class NvmeStateStore : public OptimizerStateStore {
     int64_t offset = 0, largest = 0;
     for (int64_t n : counts) {
       offsets_.push_back(offset);
-      const int64_t region = aligned(n * static_cast<int64_t>(sizeof(float))) * arrays_;
+      const int64_t region = nvme_unit_bytes(n, arrays_);
       offset += region;
       largest = std::max(largest, region);
     }
@@ -124,8 +132,7 @@ class NvmeStateStore : public OptimizerStateStore {
   };
 
   size_t region(int unit) const {
-    return static_cast<size_t>(aligned(counts_[unit] * static_cast<int64_t>(sizeof(float))) *
-                               arrays_);
+    return static_cast<size_t>(nvme_unit_bytes(counts_[unit], arrays_));
   }
 
   Slot* find(int unit) {

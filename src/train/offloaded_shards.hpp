@@ -41,6 +41,10 @@ class OffloadedShards {
   virtual std::string describe() const = 0;  // for the .out
 };
 
+// The nvme home's host slots for `gather_buffers` gathers: the unit in use, the prefetched
+// next one, and the reads ahead of them (it also holds one write buffer as large as a slot).
+constexpr int nvme_shard_slots(int gather_buffers) { return gather_buffers + 2; }
+
 // Moves `device_shards` (compute dtype, one per unit) off the device; the vector is cleared.
 std::unique_ptr<OffloadedShards> make_host_shards(
     runtime::Device& device, std::vector<runtime::DeviceBuffer<std::byte>>& device_shards,

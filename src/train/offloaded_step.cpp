@@ -28,7 +28,9 @@
 namespace zerotune::train {
 
 void ZeroEngine::gradient_reduced(int unit) {
-  if (!offloaded() || !last_micro_batch_ || gradient_copied_[unit]) return;
+  if (!offloaded() || !last_micro_batch_ || gradient_copied_[unit] || unit < units_on_device_) {
+    return;
+  }
   finish_offloaded_step();  // the host update of the previous step is done with the buffer
   last_gradient_copy_ = device_.copy_async(host_gradients_[unit].data(), reduced_gradients(unit),
                                            optimizer_range(unit).owned() * sizeof(float));
@@ -46,14 +48,17 @@ void ZeroEngine::start_offloaded_step(const ops::UpdateRule& rule) {
   // with offloaded parameters the host shard itself (cpu) or the buffer to the file (nvme).
   std::vector<void*> compute_copies;
   for (int u = 0; u < units; ++u) {
-    compute_copies.push_back(!parameters_offloaded_       ? host_parameters_[u].data()
+    compute_copies.push_back(!parameters_offloaded_          ? host_parameters_[u].data()
                              : compute_parameters_on_host(u) ? compute_parameters(u)
                                                              : parameter_write_buffer_.data());
   }
-  uploads_issued_ = 0;
-  units_settled_ = 0;
+  // A partial offload's first units were updated on the device: they count as settled.
+  const int first = units_on_device_;
+  uploads_issued_ = first;
+  units_settled_ = first;
   const auto started = std::chrono::steady_clock::now();
-  host_update_.start(units, [this, rule, compute_copies, started, units](int u) {
+  host_update_.start(units - first, [this, rule, compute_copies, started, units, first](int i) {
+    const int u = first + i;
     update_unit_on_host(u, rule, compute_copies[u]);
     if (u + 1 == units) {
       update_seconds_ =
@@ -64,7 +69,7 @@ void ZeroEngine::start_offloaded_step(const ops::UpdateRule& rule) {
 
 // On the background thread.
 void ZeroEngine::update_unit_on_host(int unit, const ops::UpdateRule& rule, void* compute_copy) {
-  if (unit == 0) store_->prefetch(0);
+  if (unit == units_on_device_) store_->prefetch(unit);
   if (unit + 1 < static_cast<int>(shards_.size())) store_->prefetch(unit + 1);
   const UnitState state = store_->acquire(unit);
   const float* grad = host_gradients_[unit].data();
@@ -98,7 +103,7 @@ bool ZeroEngine::settle_updates(int unit, bool block) {
   // Every finished update goes up now, in order, waiting only for those up to `unit`.
   const auto waiting = std::chrono::steady_clock::now();
   while (uploads_issued_ < units &&
-         host_update_.done(uploads_issued_, block && uploads_issued_ <= unit)) {
+         host_update_.done(uploads_issued_ - units_on_device_, block && uploads_issued_ <= unit)) {
     const int v = uploads_issued_++;
     if (!parameters_offloaded_) {
       parameter_upload_[v] =

@@ -95,9 +95,10 @@ class CpuStateStore : public OptimizerStateStore {
   }
   StateStoreBytes bytes() const override {
     StateStoreBytes b;
-    for (int64_t n : counts_) {
-      b.host_master += n * static_cast<int64_t>(sizeof(float));
-      b.host_state += n * states_ * static_cast<int64_t>(sizeof(float));
+    for (size_t u = 0; u < blocks_.size(); ++u) {
+      const auto master = counts_[u] * static_cast<int64_t>(sizeof(float));
+      b.host_master += master;
+      b.host_state += static_cast<int64_t>(blocks_[u].bytes()) - master;
     }
     return b;
   }
@@ -160,30 +161,87 @@ std::unique_ptr<OptimizerStateStore> make_single_tier_store(const StateStoreSett
                                                             const std::vector<int64_t>& unit_counts,
                                                             runtime::Device& device);
 
+StateStoreBytes single_tier_bytes(const StateStoreSettings& settings,
+                                  const std::vector<int64_t>& unit_counts) {
+  constexpr auto F = static_cast<int64_t>(sizeof(float));
+  int64_t total = 0, largest_unit = 0;
+  for (int64_t n : unit_counts) total += n;
+  StateStoreBytes b;
+  switch (settings.tier) {
+    case StateTier::kCpu:
+      b.host_master = F * total;
+      b.host_state = F * settings.optimizer_states * total;
+      break;
+    case StateTier::kNvme:
+      for (int64_t n : unit_counts) {
+        const int64_t unit = nvme_unit_bytes(n, 1 + settings.optimizer_states);
+        b.nvme += unit;
+        largest_unit = std::max(largest_unit, unit);
+      }
+      b.host_state = kNvmeStateSlots * largest_unit;
+      break;
+    case StateTier::kDevice:
+      b.device_master = settings.masters ? F * total : 0;
+      b.device_state = F * settings.optimizer_states * total;
+      break;
+  }
+  return b;
+}
+
+// A partial offload: the first settings.units_on_device units' counts for the device store,
+// the others' for the offload tier's (each sees the other's units as empty), and the device
+// store's settings. Empty `on_device` when nothing stays on the device.
+struct SplitCounts {
+  std::vector<int64_t> on_device, offloaded;
+  StateStoreSettings device_settings;
+  int units_on_device = 0;
+};
+SplitCounts split_counts(const StateStoreSettings& settings,
+                         const std::vector<int64_t>& unit_counts) {
+  SplitCounts split;
+  split.offloaded = unit_counts;
+  split.units_on_device =
+      settings.tier == StateTier::kDevice
+          ? 0
+          : std::min<int>(settings.units_on_device, static_cast<int>(unit_counts.size()));
+  if (split.units_on_device <= 0) return split;
+  split.on_device.assign(unit_counts.size(), 0);
+  for (int u = 0; u < split.units_on_device; ++u) std::swap(split.on_device[u], split.offloaded[u]);
+  split.device_settings = settings;
+  split.device_settings.tier = StateTier::kDevice;
+  split.device_settings.masters = settings.device_masters;
+  return split;
+}
+
+int64_t sum(const std::vector<int64_t>& v) {
+  int64_t total = 0;
+  for (int64_t n : v) total += n;
+  return total;
+}
+
 }  // namespace
+
+StateStoreBytes state_store_bytes(const StateStoreSettings& settings,
+                                  const std::vector<int64_t>& unit_counts) {
+  const SplitCounts split = split_counts(settings, unit_counts);
+  StateStoreBytes b = single_tier_bytes(settings, split.offloaded);
+  if (split.units_on_device > 0) {
+    const StateStoreBytes d = single_tier_bytes(split.device_settings, split.on_device);
+    b.device_master = d.device_master;
+    b.device_state = d.device_state;
+  }
+  return b;
+}
 
 std::unique_ptr<OptimizerStateStore> make_optimizer_state_store(
     const StateStoreSettings& settings, const std::vector<int64_t>& unit_counts,
     runtime::Device& device) {
-  const int k = std::min<int>(settings.units_on_device, static_cast<int>(unit_counts.size()));
-  if (settings.tier == StateTier::kDevice || k <= 0) {
-    return make_single_tier_store(settings, unit_counts, device);
-  }
-  std::vector<int64_t> on_device(unit_counts.size(), 0), offloaded = unit_counts;
-  int64_t device_elements = 0, total = 0;
-  for (size_t u = 0; u < unit_counts.size(); ++u) {
-    total += unit_counts[u];
-    if (static_cast<int>(u) < k) {
-      std::swap(on_device[u], offloaded[u]);
-      device_elements += on_device[u];
-    }
-  }
-  StateStoreSettings device_settings = settings;
-  device_settings.tier = StateTier::kDevice;
-  device_settings.masters = settings.device_masters;
+  const SplitCounts split = split_counts(settings, unit_counts);
+  if (split.units_on_device <= 0) return make_single_tier_store(settings, unit_counts, device);
   return std::make_unique<SplitStateStore>(
-      make_single_tier_store(device_settings, on_device, device),
-      make_single_tier_store(settings, offloaded, device), k, device_elements, total);
+      make_single_tier_store(split.device_settings, split.on_device, device),
+      make_single_tier_store(settings, split.offloaded, device), split.units_on_device,
+      sum(split.on_device), sum(unit_counts));
 }
 
 namespace {

@@ -243,6 +243,7 @@ class Trainer {
     o.optimizer_tier = parse_state_tier(cfg_.zero.offload_optimizer);
     o.pin_memory = cfg_.zero.pin_memory;
     o.parameter_tier = parse_state_tier(cfg_.zero.offload_param);
+    o.optimizer_ratio = cfg_.zero.offload_optimizer_ratio;
     o.nvme_path = cfg_.zero.nvme_path;
     o.cpu_threads = cpu_threads_for_offload(ctx_.topology.local_world_size);
     if (o.optimizer_tier != StateTier::kNvme && o.parameter_tier != StateTier::kNvme) return o;
@@ -251,7 +252,8 @@ class Trainer {
     std::vector<int64_t> counts, shard_bytes;
     for (const UnitShard& s : make_shards(layout_, comm_.size(), comm_.rank())) {
       counts.push_back(s.owned());
-      shard_bytes.push_back(s.shard_numel * static_cast<int64_t>(dtype_bytes(dtype_from_name(cfg_.train.precision.c_str()))));
+      shard_bytes.push_back(s.shard_numel * static_cast<int64_t>(dtype_bytes(
+                                                dtype_from_name(cfg_.train.precision.c_str()))));
     }
     int64_t needed = 0;
     if (o.optimizer_tier == StateTier::kNvme) {

@@ -89,19 +89,42 @@ ZeroEngine::ZeroEngine(int stage, const model::Gpt2Layout& layout,
 
 ZeroEngine::~ZeroEngine() = default;
 
-void ZeroEngine::allocate_optimizer_state(const OffloadSettings& offload) {
+int units_kept_on_device(const model::Gpt2Layout& layout, double ratio) {
+  if (ratio >= 1.0) return 0;
+  const double keep = (1.0 - ratio) * static_cast<double>(layout.total_numel());
+  int k = 0;
+  int64_t kept = 0;
+  while (k < static_cast<int>(layout.units.size()) &&
+         static_cast<double>(kept + layout.units[k].numel) <= keep) {
+    kept += layout.units[k++].numel;
+  }
+  return k;
+}
+
+StateStoreSettings state_store_settings(const OffloadSettings& offload, DType compute_dtype,
+                                        OptimizerKind optimizer, const model::Gpt2Layout& layout) {
   StateStoreSettings settings;
   settings.tier = offload.optimizer_tier;
-  // Off the device the master is always kept apart: the device holds only the compute copy.
-  settings.masters = mixed_precision() || settings.tier != StateTier::kDevice;
-  settings.optimizer_states = optimizer_state_count();
+  settings.masters = compute_dtype != DType::kFloat32 || settings.tier != StateTier::kDevice;
+  settings.device_masters = compute_dtype != DType::kFloat32;
+  if (settings.tier != StateTier::kDevice) {
+    settings.units_on_device = units_kept_on_device(layout, offload.optimizer_ratio);
+  }
+  settings.optimizer_states = optimizer_state_count(optimizer);
   settings.pin_memory = offload.pin_memory;
   settings.nvme_path = offload.nvme_path;
+  settings.use_io_uring = offload.use_io_uring;
+  return settings;
+}
+
+void ZeroEngine::allocate_optimizer_state(const OffloadSettings& offload) {
+  StateStoreSettings settings =
+      state_store_settings(offload, compute_dtype(), optimizer_.kind, layout_);
+  units_on_device_ = settings.units_on_device;
   char name[64];
   std::snprintf(name, sizeof(name), "zerotune-optimizer-rank-%05d-pid-%d.swp", comm_.rank(),
                 static_cast<int>(::getpid()));
   settings.file_name = name;
-  settings.use_io_uring = offload.use_io_uring;
   std::vector<int64_t> counts;
   for (size_t u = 0; u < shards_.size(); ++u) {
     counts.push_back(optimizer_range(static_cast<int>(u)).owned());
@@ -111,17 +134,20 @@ void ZeroEngine::allocate_optimizer_state(const OffloadSettings& offload) {
   host_pool_ = std::make_unique<HostThreadPool>(offload.cpu_threads);
   const bool pinned = offload.pin_memory && !device_.is_host();
   int64_t largest = 0;
-  for (int64_t n : counts) {
+  for (size_t u = 0; u < counts.size(); ++u) {
+    const int64_t n = static_cast<int>(u) < units_on_device_ ? 0 : counts[u];
     host_gradients_.emplace_back(device_, n, pinned);
     host_parameters_.emplace_back(device_, parameters_offloaded_ ? 0 : compute_bytes(n), pinned);
     largest = std::max(largest, n);
   }
   if (offload.parameter_tier == StateTier::kNvme) {
-    parameter_write_buffer_ = runtime::HostBuffer<std::byte>(device_, compute_bytes(largest), pinned);
+    parameter_write_buffer_ =
+        runtime::HostBuffer<std::byte>(device_, compute_bytes(largest), pinned);
   }
   gradient_copied_.assign(counts.size(), false);
   parameter_upload_.assign(counts.size(), 0);
   units_settled_ = static_cast<int>(counts.size());  // no update in flight
+  uploads_issued_ = units_settled_;
 }
 
 UnitShard ZeroEngine::optimizer_range(int unit) const {
@@ -161,7 +187,7 @@ void ZeroEngine::set_unit_parameters(int unit, const float* full_values) {
   finish_offloaded_step();
   const UnitShard range = optimizer_range(unit);
   const UnitState state = acquire_state(unit);
-  if (store_->in_device_memory()) {
+  if (store_->unit_in_device_memory(unit)) {
     device_.copy(state.master, full_values + range.begin, range.owned() * sizeof(float));
     if (mixed_precision()) {
       backend_.cast_from_float(compute_parameters(unit), state.master, range.owned());
@@ -207,9 +233,10 @@ void ZeroEngine::parameters_loaded() {
   finish_offloaded_step();
   for (size_t u = 0; u < shards_.size(); ++u) {
     const int unit = static_cast<int>(u);
-    if (store_->in_device_memory() && !mixed_precision()) break;  // the master is the copy
+    const bool on_device = store_->unit_in_device_memory(unit);
+    if (on_device && !mixed_precision()) continue;  // the master is the copy
     const UnitState state = acquire_state(unit);
-    if (store_->in_device_memory()) {
+    if (on_device) {
       backend_.cast_from_float(compute_parameters(unit), state.master, state.count);
     } else {
       upload_compute_copy(unit, state.master, state.count);
@@ -224,7 +251,7 @@ UnitStateRanges ZeroEngine::acquire_unit_state(int unit) {
   finish_offloaded_step();
   const UnitShard range = optimizer_range(unit);
   const UnitState state = acquire_state(unit);
-  const bool host = !store_->in_device_memory() || device_.is_host();
+  const bool host = !store_->unit_in_device_memory(unit) || device_.is_host();
   UnitStateRanges r;
   r.params = {range.begin, range.owned(), state.master, host};
   for (int i = 0; i < optimizer_state_count(); ++i) {
@@ -289,23 +316,27 @@ void ZeroEngine::optimizer_step(double lr, double grad_scale) {
   ++optimizer_steps_;
   const ops::UpdateRule rule = update_rule(lr, grad_scale);
   if (offloaded()) {
+    finish_offloaded_step();
     after_update();  // before the update writes what a prefetch may still read
+    // A partial offload's device units first: the next forward starts with them.
+    for (int u = 0; u < units_on_device_; ++u) update_on_device(u, rule);
     start_offloaded_step(rule);
     return;
   }
-  for (size_t ui = 0; ui < shards_.size(); ++ui) {
-    const int u = static_cast<int>(ui);
-    const std::vector<ops::UpdateSegment> segments = update_segments(u);
-    if (!segments.empty()) {
-      const UnitState state = acquire_state(u);
-      backend_.optimizer_update(state.master, reduced_gradients(u), state.state[0], state.state[1],
-                                mixed_precision() ? compute_parameters(u) : nullptr, state.count,
-                                segments, rule);
-      store_->release(u, true);
-    }
-    unit_updated(u);  // a rank without a range of u still joins u's gather
-  }
+  for (size_t u = 0; u < shards_.size(); ++u) update_on_device(static_cast<int>(u), rule);
   after_update();
+}
+
+void ZeroEngine::update_on_device(int unit, const ops::UpdateRule& rule) {
+  const std::vector<ops::UpdateSegment> segments = update_segments(unit);
+  if (!segments.empty()) {
+    const UnitState state = acquire_state(unit);
+    backend_.optimizer_update(state.master, reduced_gradients(unit), state.state[0], state.state[1],
+                              mixed_precision() ? compute_parameters(unit) : nullptr, state.count,
+                              segments, rule);
+    store_->release(unit, true);
+  }
+  unit_updated(unit);  // a rank without a range of the unit still joins its gather
 }
 
 MemoryAccount ZeroEngine::memory_account() const {

@@ -3,7 +3,9 @@
 // (estimate_model_states, checked against the engine by test_mpi) so each branch is taken.
 #include "zerotune/cli/estimate_command.hpp"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <cstdint>
 
 #include "zerotune/config/run_config.hpp"
 #include "zerotune/train/memory_estimate.hpp"
@@ -50,6 +52,30 @@ BOOST_AUTO_TEST_CASE(refusal_names_estimate_memory_and_a_change_that_fits) {
   BOOST_TEST(cli::model_states_refusal(gpt2_small_bf16(3), 8, 1 << 20)
                  .find("the cheapest change that fits: more ranks (no stage fits on 8)") !=
              std::string::npos);
+}
+
+// A device between the totals of the offloaded rows and of the rows without offload: the
+// proposal is an offload while the host has the memory for it, and never one when it has not.
+BOOST_AUTO_TEST_CASE(refusal_proposes_no_offload_the_host_cannot_hold) {
+  const config::RunConfig c = gpt2_small_bf16(0);
+  const auto rows = train::plan_memory(cli::memory_plan_input(c, 8));
+  int64_t offloaded = INT64_MAX, on_device = INT64_MAX, host = 0;
+  for (const auto& r : rows) {
+    if (r.offload_param != train::StateTier::kDevice) continue;
+    if (r.offload == train::StateTier::kDevice) {
+      on_device = std::min(on_device, r.total_bytes(false));
+    } else {
+      offloaded = std::min(offloaded, r.total_bytes(false));
+      host = std::max(host, r.host_bytes);
+    }
+  }
+  BOOST_TEST_REQUIRE(offloaded < on_device);
+  const int64_t device = offloaded + (on_device - offloaded) / 2;
+  const std::string roomy = cli::model_states_refusal(c, 8, device, 2 * host);
+  BOOST_TEST(roomy.find("with zero.offload_optimizer: cpu") != std::string::npos, roomy);
+  const std::string cramped = cli::model_states_refusal(c, 8, device, 1 << 20);
+  BOOST_TEST(cramped.find("the cheapest change that fits: ") != std::string::npos, cramped);
+  BOOST_TEST(cramped.find("offload") == std::string::npos, cramped);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

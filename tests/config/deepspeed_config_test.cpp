@@ -102,6 +102,7 @@ BOOST_AUTO_TEST_CASE(offload_warmup_decay) {
   BOOST_TEST(c.train.global_batch_size == 8);  // "auto": 4 x 1 x 2
   BOOST_TEST(c.zero.stage == 2);
   BOOST_TEST(c.zero.offload);
+  BOOST_TEST(c.zero.offload_optimizer_ratio == 0.3);
   BOOST_TEST(c.train.weight_decay == 0.1);
   BOOST_TEST(c.train.schedule == "linear");
   BOOST_TEST(c.train.max_steps == 200);

@@ -89,7 +89,8 @@ BOOST_AUTO_TEST_CASE(override_unknown_key_is_an_error) {
   BOOST_TEST(
       override_error({"zero.stag=2"}) ==
       "--set zero.stag: unknown key (known: "
-      "stage, offload, offload_optimizer, offload_param, nvme_path, pin_memory, overlap_comm, "
+      "stage, offload, offload_optimizer, offload_optimizer_ratio, offload_param, nvme_path, "
+      "pin_memory, overlap_comm, "
       "reduce_bucket_size, prefetch_bucket_size, param_persistence_threshold, reduce_dtype)");
   BOOST_TEST(
       override_error({"optim.lr=2"}) ==

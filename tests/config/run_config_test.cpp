@@ -82,7 +82,8 @@ BOOST_AUTO_TEST_CASE(rejects_unknown_key) {
   BOOST_TEST(
       parse_error("zero:\n  stage: 1\n  offlaod: true\n") ==
       "t.yaml:3: zero.offlaod: unknown key (known: "
-      "stage, offload, offload_optimizer, offload_param, nvme_path, pin_memory, overlap_comm, "
+      "stage, offload, offload_optimizer, offload_optimizer_ratio, offload_param, nvme_path, "
+      "pin_memory, overlap_comm, "
       "reduce_bucket_size, prefetch_bucket_size, param_persistence_threshold, reduce_dtype)");
 }
 
@@ -372,6 +373,15 @@ BOOST_AUTO_TEST_CASE(rejects_inconsistent_offload_settings) {
   BOOST_TEST(parse_error("zero:\n  stage: 2\n  offload_param: cpu\n") ==
              "t.yaml:3: zero.offload_param cpu needs zero.stage 3 (only stage 3 shards the "
              "parameters)");
+  BOOST_TEST(parse_error("zero:\n  stage: 2\n  offload_optimizer_ratio: 0.5\n") ==
+             "t.yaml:3: zero.offload_optimizer_ratio 0.5 needs zero.offload_optimizer cpu or "
+             "nvme, zero.offload_param none and a ratio above 0 (0 is offload_optimizer: none)");
+  BOOST_TEST(parse_error("zero:\n  stage: 3\n  offload_optimizer: cpu\n  offload_param: cpu\n"
+                         "  offload_optimizer_ratio: 0.5\n")
+                 .starts_with("t.yaml:5: zero.offload_optimizer_ratio 0.5 needs"));
+  BOOST_TEST(parse_error("zero:\n  stage: 1\n  offload_optimizer: cpu\n"
+                         "  offload_optimizer_ratio: 0\n")
+                 .starts_with("t.yaml:4: zero.offload_optimizer_ratio 0 needs"));
   BOOST_TEST(parse_error("zero:\n  stage: 3\n  offload_param: cpu\n") ==
              "t.yaml:3: zero.offload_param cpu needs zero.offload_optimizer cpu or nvme (the "
              "update then writes the parameters where they live)");

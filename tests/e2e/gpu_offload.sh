@@ -2,7 +2,7 @@
 # ZeRO-Offload on one GPU (skipped, exit 77, where no GPU is visible): the pinned host state,
 # the copy stream and the host AdamW.
 #   - fp32, stages 1 and 3: offload_optimizer cpu and nvme (and at stage 3 offload_param cpu,
-#     and offload_param with offload_optimizer nvme)
+#     and offload_param with offload_optimizer nvme; at stage 1 a partial offload)
 #     give the losses of no offload within 1e-5 relative (the host and device AdamW round
 #     differently only in the last bit);
 #   - bf16, stage 2: cpu offload stays within run-to-run noise of no offload;
@@ -53,6 +53,12 @@ done
 run fp32_s3_param --set train.precision=fp32 --set zero.stage=3 --set train.max_steps=12 \
   --set zero.offload_optimizer=cpu --set zero.offload_param=cpu
 close fp32_s3_none fp32_s3_param 1e-5 || fail "stage 3 with parameter shards on the host left the curve"
+run fp32_s1_ratio --set train.precision=fp32 --set zero.stage=1 --set train.max_steps=12 \
+  --set zero.offload_optimizer=cpu --set zero.offload_optimizer_ratio=0.05
+close fp32_s1_none fp32_s1_ratio 1e-5 || fail "a partial offload left the curve"
+# The embeddings (93% of this model) stay on the device, the layers go to the host.
+grep -q 'state_location="units 0-0 (9[0-9]% of the parameters) in device memory' \
+  "$SCRATCH/fp32_s1_ratio.out" || fail "the partial offload did not keep the embeddings' state"
 run fp32_s3_infinity --set train.precision=fp32 --set zero.stage=3 --set train.max_steps=12 \
   --set zero.offload_optimizer=nvme --set zero.offload_param=nvme --set zero.nvme_path="$SCRATCH/nvme"
 close fp32_s3_none fp32_s3_infinity 1e-5 || fail "stage 3 with parameter shards on NVMe left the curve"

@@ -33,13 +33,17 @@ for stage in 1 2 3; do
     run "$base-cpu" "$np" --set zero.stage=$stage --set zero.offload_optimizer=cpu
     run "$base-nvme" "$np" --set zero.stage=$stage --set zero.offload_optimizer=nvme \
       --set zero.nvme_path="$nvme"
-    tiers="cpu nvme"
+    # A partial offload: the first units' state stays on the device (the tiny model's
+    # embeddings, about a quarter of its parameters, with ratio 0.7).
+    run "$base-ratio" "$np" --set zero.stage=$stage --set zero.offload_optimizer=cpu \
+      --set zero.offload_optimizer_ratio=0.7
+    tiers="cpu nvme ratio"
     if [ "$stage" = 3 ]; then  # and the parameter shards in host memory, or on NVMe
       run "$base-param" "$np" --set zero.stage=3 --set zero.offload_optimizer=cpu \
         --set zero.offload_param=cpu
       run "$base-infinity" "$np" --set zero.stage=3 --set zero.offload_optimizer=nvme \
         --set zero.offload_param=nvme --set zero.nvme_path="$nvme"
-      tiers="cpu nvme param infinity"
+      tiers="cpu nvme ratio param infinity"
     fi
     for tier in $tiers; do
       diff "$SCRATCH/$base-none.losses" "$SCRATCH/$base-$tier.losses" ||
@@ -55,6 +59,10 @@ grep -q "offload_optimizer=cpu .* cpu_threads=3 " "$SCRATCH/s1-n1-cpu.out" ||
 grep -q "optimizer_mib=0.00 " "$SCRATCH/s2-n2-nvme.out" ||
   fail "the memory table shows optimizer bytes on the device with offload"
 grep -q "host_optimizer_mib=" "$SCRATCH/s2-n2-cpu.out" || fail "no host optimizer bytes line"
+grep -q 'state_location="units 0-0 (2[0-9]% of the parameters) in device memory, the rest: optimizer state in host memory"' \
+  "$SCRATCH/s2-n2-ratio.out" || fail "the .out does not say which units a partial offload keeps"
+grep -Eq "memory rank=0 params_mib=.* optimizer_mib=0.0[1-9]" "$SCRATCH/s2-n1-ratio.out" ||
+  fail "the memory table shows no optimizer bytes on the device with a partial offload"
 grep -q "offload_param=nvme: stage 3 parameter shards in NVMe in $nvme/zerotune-params-rank-00000" \
   "$SCRATCH/s3-n2-infinity.out" || fail "the .out does not say where the nvme parameter shards live"
 grep -Eq "nvme_params_mib=[0-9.]*[1-9]" "$SCRATCH/s3-n2-infinity.out" ||

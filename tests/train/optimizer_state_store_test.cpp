@@ -184,6 +184,39 @@ BOOST_AUTO_TEST_CASE(nvme_path_check_names_the_problem) {
              std::string::npos);
 }
 
+// What the memory estimate predicts for a store (state_store_bytes, from the sizes alone)
+// against what each store allocated, and the nvme tier's file size on disk.
+BOOST_AUTO_TEST_CASE(predicted_store_bytes_equal_the_allocated_ones) {
+  const std::vector<int64_t> counts = {1000, 4096, 3, 2500, 1, 7000};
+  for (auto tier : {train::StateTier::kDevice, train::StateTier::kCpu, train::StateTier::kNvme}) {
+    for (int states : {1, 2}) {
+      for (bool masters : {false, true}) {
+        BOOST_TEST_CONTEXT(train::state_tier_name(tier)
+                           << " states " << states << " masters " << masters) {
+          ScratchDir dir;
+          train::StateStoreSettings settings;
+          settings.tier = tier;
+          settings.masters = masters || tier != train::StateTier::kDevice;
+          settings.optimizer_states = states;
+          settings.nvme_path = dir.path;
+          settings.file_name = "state";
+          auto store = train::make_optimizer_state_store(settings, counts, runtime::cpu_device());
+          const train::StateStoreBytes got = store->bytes();
+          const train::StateStoreBytes want = train::state_store_bytes(settings, counts);
+          BOOST_TEST(got.device_master == want.device_master);
+          BOOST_TEST(got.device_state == want.device_state);
+          BOOST_TEST(got.host_master == want.host_master);
+          BOOST_TEST(got.host_state == want.host_state);
+          BOOST_TEST(got.nvme == want.nvme);
+          if (tier == train::StateTier::kNvme) {
+            BOOST_TEST(static_cast<int64_t>(fs::file_size(dir.path / "state")) == want.nvme);
+          }
+        }
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(thread_pool_covers_every_element_once) {
   train::HostThreadPool pool(3);
   for (int64_t n : {0, 5, 4096, 10007, 100000}) {

@@ -15,6 +15,14 @@
 //              reduce-scatter landing buffers)
 //   stage 3    params E * sum shard_numel,    grads and scratch as stage 2, plus the 3
 //              gather buffers E * (P1 + 2 * P2)
+// Offload (zero.offload_optimizer cpu|nvme, stages 1-3; ZeroEngine::allocate_optimizer_state):
+// no optimizer bytes on the device; in host memory the state store's (state_store_bytes: cpu
+// 4 * (1 + K) * sum owned; nvme kNvmeStateSlots slots of the largest unit, its file
+// sum nvme_unit_bytes) and the offloaded step's buffers, 4 * sum owned for the reduced
+// gradients and E * sum owned for the updated compute copy (none with offload_param).
+// zero.offload_param cpu (stage 3, host_shards.hpp): the shards E * sum shard_numel in host
+// memory; the device keeps no shard and no persistent copy, 3 gather buffers over every unit
+// (one rank too) and 3 staging buffers of E * max shard_numel.
 // Activations follow src/model/gpt2_activations.cpp for micro-batches of B rows of T tokens
 // (R = B*T rows, C = n_embd, V = vocab_size, L = n_layer, S = L, or 1 with activation
 // checkpointing, A compute bytes, G accumulation bytes):
@@ -33,11 +41,14 @@ namespace zerotune::train {
 
 // What ZeroEngine::memory_account() reports on `rank` of `world` for this stage, compute dtype
 // and optimizer (the engine on any device; the CPU and GPU buffers are the same sizes), once
-// set_micro_batches_per_step(micro_batches_per_step) was called, with these comm settings.
+// set_micro_batches_per_step(micro_batches_per_step) was called, with these comm settings and
+// this offload choice (offload.optimizer_tier and offload.parameters_on_host; the rest is
+// unused). Throws std::invalid_argument for a choice ZeroEngine::create refuses.
 MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, int world, int rank,
                                     DType compute_dtype, OptimizerKind optimizer,
                                     int64_t micro_batches_per_step = 1,
-                                    const CommSettings& settings = {});
+                                    const CommSettings& settings = {},
+                                    const OffloadSettings& offload = {});
 
 // How a backend sizes the activations (ops::Backend's compute_dtype, accum_dtype,
 // logits_stride and attention_saved_bytes).

@@ -83,6 +83,25 @@ class OptimizerStateStore {
   virtual std::string describe() const = 0;
 };
 
+// The nvme tier's aligned host slots: the unit being updated, the next one being read and the
+// previous one being written.
+inline constexpr int kNvmeStateSlots = 3;
+
+// Bytes of one unit of `count` floats per array in the nvme tier's file (and in each slot):
+// every one of its `arrays` arrays (master + optimizer states) padded to SwapFile::kAlignment,
+// so a unit is one aligned transfer.
+int64_t nvme_unit_bytes(int64_t count, int arrays);
+
+// What make_optimizer_state_store(settings, unit_counts) allocates, by where, computed from the
+// sizes alone (the stores' bytes() count their buffers): device masters 4 * sum counts when
+// settings.masters, device states 4 * optimizer_states * sum counts; cpu 4 * (1 +
+// optimizer_states) * sum counts in host memory (the master always apart); nvme the file,
+// sum nvme_unit_bytes, and kNvmeStateSlots slots of the largest unit in host memory. With
+// settings.units_on_device, those units count as the device tier's (masters when
+// settings.device_masters) and the rest as the offload tier's.
+StateStoreBytes state_store_bytes(const StateStoreSettings& settings,
+                                  const std::vector<int64_t>& unit_counts);
+
 // A store for units of unit_counts[u] elements each. Throws LibraryError when the nvme file
 // cannot be created, std::bad_alloc / OutOfDeviceMemory when memory runs out.
 std::unique_ptr<OptimizerStateStore> make_optimizer_state_store(

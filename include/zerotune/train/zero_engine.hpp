@@ -72,9 +72,23 @@ struct OffloadSettings {
   bool pin_memory = true;                         // zero.pin_memory
   std::filesystem::path nvme_path;                // zero.nvme_path
   StateTier parameter_tier = StateTier::kDevice;  // zero.offload_param (stage 3): cpu, nvme
-  int cpu_threads = 1;                            // host AdamW threads
-  bool use_io_uring = true;                       // false: the nvme tier's pread/pwrite path
+  // zero.offload_optimizer_ratio: the fraction of the parameters whose state is offloaded;
+  // the first units' state, the rest, stays on the device (units_kept_on_device).
+  double optimizer_ratio = 1.0;
+  int cpu_threads = 1;       // host AdamW threads
+  bool use_io_uring = true;  // false: the nvme tier's pread/pwrite path
 };
+
+// The optimizer state store the engine makes for this offload choice (the nvme file's name
+// aside): the tier, the optimizer's state arrays, and the fp32 masters apart from the compute
+// copy in mixed precision and always off the device (the device holds only the compute copy).
+StateStoreSettings state_store_settings(const OffloadSettings& offload, DType compute_dtype,
+                                        OptimizerKind optimizer, const model::Gpt2Layout& layout);
+
+// A partial offload keeps the state of units [0, k) on the device: the largest k whose units
+// hold at most (1 - ratio) of the model's parameters (the same k on every rank). The first
+// units, because the next forward starts with them while the host updates the others.
+int units_kept_on_device(const model::Gpt2Layout& layout, double ratio);
 
 // How the engine schedules its collectives: DeepSpeed's zero_optimization knobs, with the
 // meaning they have in this unit-by-unit engine (docs/config-reference.md, zero.*).
@@ -267,16 +281,18 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   std::vector<bool> gradient_copied_;       // [unit] this step's download was issued
   uint64_t last_gradient_copy_ = 0;         // ticket of the step's latest download
   std::vector<uint64_t> parameter_upload_;  // [unit] ticket of its upload
-  bool parameters_offloaded_ = false;  // zero.offload_param: cpu or nvme
+  bool parameters_offloaded_ = false;       // zero.offload_param: cpu or nvme
+  int units_on_device_ = 0;  // a partial offload's first units, updated on the device
   // nvme: the update's compute-dtype output of one unit, on its way to the file.
   runtime::HostBuffer<std::byte> parameter_write_buffer_;
-  int uploads_issued_ = 0;                  // units whose upload is queued, in order
-  int units_settled_ = 0;                   // units whose new values the compute stream sees
+  int uploads_issued_ = 0;     // units whose upload is queued, in order
+  int units_settled_ = 0;      // units whose new values the compute stream sees
   double update_seconds_ = 0;  // written by the background run, read after it is joined
   OffloadTimes offload_times_;
   InOrderWorker host_update_;
 
  private:
+  void update_on_device(int unit, const ops::UpdateRule& rule);
   void start_offloaded_step(const ops::UpdateRule& rule);
   void update_unit_on_host(int unit, const ops::UpdateRule& rule, void* compute_copy);
   bool settle_updates(int unit, bool block);
