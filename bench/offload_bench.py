@@ -39,6 +39,16 @@ TIER_SETTINGS = {
 }
 
 
+def tier_settings(tier):
+    """The --set list of a tier: a name of TIER_SETTINGS, or `cpu:R` / `nvme:R` for a partial
+    offload of ratio R (zero.offload_optimizer_ratio)."""
+    name, _, ratio = tier.partition(":")
+    settings = list(TIER_SETTINGS[name])
+    if ratio:
+        settings.append(f"zero.offload_optimizer_ratio={ratio}")
+    return settings
+
+
 def proc_field(pid, name, key):
     try:
         for line in open(f"/proc/{pid}/{name}"):
@@ -51,8 +61,8 @@ def proc_field(pid, name, key):
 
 def run_zerotune(zerotune, model, B, T, precision, stage, tier, nvme, steps, warmup, token_file,
                  run_dir):
-    extra = TIER_SETTINGS[tier] + ["train.eval_strategy=no"]
-    if "nvme" in " ".join(TIER_SETTINGS[tier]):
+    extra = tier_settings(tier) + ["train.eval_strategy=no"]
+    if "nvme" in " ".join(tier_settings(tier)):
         extra.append(f"zero.nvme_path={nvme}")
     cmd = train_command(zerotune, model, B, T, precision, stage, steps, token_file, run_dir,
                         extra=extra, seq_len=1024)
@@ -95,7 +105,8 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--tiers", default=",".join(TIERS),
                     help="comma-separated: none,cpu,nvme,param (stage 3, offload_param cpu),"
-                         "infinity (stage 3, optimizer and parameters on nvme)")
+                         "infinity (stage 3, optimizer and parameters on nvme), cpu:R or nvme:R "
+                         "(a partial offload of ratio R)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     rows = []
