@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "offloaded_shards.hpp"
+#include "swap_slots.hpp"
 #include "zerotune/train/swap_file.hpp"
 
 namespace zerotune::train {
@@ -47,8 +48,7 @@ class NvmeShards : public OffloadedShards {
       file_->write_now(write_buffer_.data(), static_cast<size_t>(aligned(bytes_[u])), offsets_[u]);
     }
     device_shards.clear();
-    slots_.resize(nvme_shard_slots(gather_buffers));
-    for (Slot& s : slots_) s.memory = runtime::HostBuffer<std::byte>(device, largest, pinned);
+    slots_ = SwapSlots(device, *file_, nvme_shard_slots(gather_buffers), largest, pinned);
     for (int b = 0; b < gather_buffers; ++b) {
       staging_.emplace_back(device, largest_shard, "parameter shard staging");
     }
@@ -61,23 +61,11 @@ class NvmeShards : public OffloadedShards {
     }
   }
 
-  void prefetch(int unit) override {
-    if (find(unit)) return;
-    start_read(evict(), unit);
-  }
+  void prefetch(int unit) override { slots_.prefetch(unit, region(unit), offsets_[unit]); }
 
   const void* to_device(int unit, int b) override {
-    Slot* slot = find(unit);
-    if (!slot) {
-      slot = &evict();
-      start_read(*slot, unit);
-    }
-    if (slot->read) {
-      file_->wait(slot->read);
-      slot->read = 0;
-    }
-    slot->copy = device_.copy_async(staging_[b].data(), slot->memory.data(), bytes_[unit]);
-    slot->last_use = ++clock_;
+    SwapSlots::Slot& slot = slots_.load(unit, region(unit), offsets_[unit]);
+    slot.device_copy = device_.copy_async(staging_[b].data(), slot.memory.data(), bytes_[unit]);
     device_.compute_waits_for_copies();
     return staging_[b].data();
   }
@@ -91,19 +79,9 @@ class NvmeShards : public OffloadedShards {
                      offsets_[unit]);
   }
 
-  void forget_reads() override {
-    for (Slot& s : slots_) {
-      if (s.read) file_->wait(s.read);
-      s.read = 0;
-      s.unit = -1;
-    }
-  }
+  void forget_reads() override { slots_.forget(); }
 
-  int64_t host_bytes() const override {
-    int64_t b = write_buffer_.bytes();
-    for (const Slot& s : slots_) b += s.memory.bytes();
-    return b;
-  }
+  int64_t host_bytes() const override { return write_buffer_.bytes() + slots_.bytes(); }
   int64_t nvme_bytes() const override {
     return offsets_.empty() ? 0 : offsets_.back() + aligned(bytes_.back());
   }
@@ -113,46 +91,12 @@ class NvmeShards : public OffloadedShards {
     return b;
   }
   std::string describe() const override {
-    return "NVMe in " + file_->path().string() + " (" + std::to_string(slots_.size()) +
+    return "NVMe in " + file_->path().string() + " (" + std::to_string(slots_.count()) +
            " host slots" + (file_->direct_io() ? ", O_DIRECT" : ", buffered") + ")";
   }
 
  private:
-  struct Slot {
-    runtime::HostBuffer<std::byte> memory;
-    int unit = -1;
-    uint64_t read = 0;  // SwapFile ticket of the read in flight, 0 if none
-    uint64_t copy = 0;  // device ticket of the last copy out of the slot
-    uint64_t last_use = 0;
-  };
-
-  Slot* find(int unit) {
-    for (Slot& s : slots_) {
-      if (s.unit == unit) return &s;
-    }
-    return nullptr;
-  }
-
-  // The least recently used slot, once its read and its copy to the device are done.
-  Slot& evict() {
-    Slot* victim = &slots_[0];
-    for (Slot& s : slots_) {
-      if (s.last_use < victim->last_use) victim = &s;
-    }
-    if (victim->read) file_->wait(victim->read);
-    victim->read = 0;
-    device_.wait_copy(victim->copy);
-    victim->copy = 0;
-    victim->unit = -1;
-    return *victim;
-  }
-
-  void start_read(Slot& slot, int unit) {
-    slot.unit = unit;
-    slot.last_use = ++clock_;
-    slot.read = file_->submit_read(slot.memory.data(), static_cast<size_t>(aligned(bytes_[unit])),
-                                   offsets_[unit]);
-  }
+  size_t region(int unit) const { return static_cast<size_t>(aligned(bytes_[unit])); }
 
   runtime::Device& device_;
   std::vector<int64_t> bytes_;    // [unit] shard bytes
@@ -160,9 +104,8 @@ class NvmeShards : public OffloadedShards {
   std::unique_ptr<SwapFile> file_;
   runtime::HostBuffer<std::byte> write_buffer_;
   std::mutex write_mutex_;
-  std::vector<Slot> slots_;
+  SwapSlots slots_;  // after file_: destroyed first
   std::vector<runtime::DeviceBuffer<std::byte>> staging_;
-  uint64_t clock_ = 0;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "swap_slots.hpp"
 #include "zerotune/train/optimizer_state_store.hpp"
 #include "zerotune/train/swap_file.hpp"
 
@@ -45,10 +46,7 @@ class NvmeStateStore : public OptimizerStateStore {
     SwapFileOptions options;
     options.use_io_uring = s.use_io_uring;
     file_ = std::make_unique<SwapFile>(s.nvme_path / s.file_name, file_bytes_, options);
-    for (auto& slot : slots_) {
-      slot.memory = runtime::HostBuffer<std::byte>(device, largest, pinned_);
-      slot_bytes_ += largest;
-    }
+    slots_ = SwapSlots(device, *file_, kSlots, largest, pinned_);
   }
 
   ~NvmeStateStore() override {
@@ -60,28 +58,15 @@ class NvmeStateStore : public OptimizerStateStore {
 
   StateTier tier() const override { return StateTier::kNvme; }
 
-  void prefetch(int unit) override {
-    if (find(unit)) return;
-    Slot& slot = evict();
-    start_read(slot, unit);
-  }
+  void prefetch(int unit) override { slots_.prefetch(unit, region(unit), offsets_[unit]); }
 
   UnitState acquire(int unit) override {
-    Slot* slot = find(unit);
-    if (!slot) {
-      slot = &evict();
-      start_read(*slot, unit);
-    }
-    if (slot->read) {
-      file_->wait(slot->read);
-      slot->read = 0;
-    }
+    SwapSlots::Slot* slot = &slots_.load(unit, region(unit), offsets_[unit]);
     if (slot->write) {  // the caller may change the memory a write still reads
       file_->wait(slot->write);
       slot->write = 0;
     }
-    slot->acquired = true;
-    slot->last_use = ++clock_;
+    slot->held = true;
     UnitState u;
     u.count = counts_[unit];
     const int64_t stride = aligned(u.count * static_cast<int64_t>(sizeof(float)));
@@ -93,9 +78,9 @@ class NvmeStateStore : public OptimizerStateStore {
   }
 
   void release(int unit, bool modified) override {
-    Slot* slot = find(unit);
+    SwapSlots::Slot* slot = slots_.find(unit);
     if (!slot) return;
-    slot->acquired = false;
+    slot->held = false;
     if (modified) {
       if (slot->write) file_->wait(slot->write);
       slot->write = file_->submit_write(slot->memory.data(), region(unit), offsets_[unit]);
@@ -104,12 +89,12 @@ class NvmeStateStore : public OptimizerStateStore {
 
   void flush() override {
     file_->wait_all();
-    for (Slot& s : slots_) s.read = s.write = 0;
+    slots_.transfers_done();
   }
 
   StateStoreBytes bytes() const override {
     StateStoreBytes b;
-    b.host_state = slot_bytes_;  // the slots: all the host memory this tier holds
+    b.host_state = slots_.bytes();  // the slots: all the host memory this tier holds
     b.nvme = file_bytes_;
     return b;
   }
@@ -122,55 +107,17 @@ class NvmeStateStore : public OptimizerStateStore {
   }
 
  private:
-  struct Slot {
-    runtime::HostBuffer<std::byte> memory;
-    int unit = -1;
-    bool acquired = false;
-    uint64_t read = 0;   // ticket of the read in flight into this slot, 0 if none
-    uint64_t write = 0;  // ticket of the write in flight from this slot, 0 if none
-    uint64_t last_use = 0;
-  };
-
   size_t region(int unit) const {
     return static_cast<size_t>(nvme_unit_bytes(counts_[unit], arrays_));
-  }
-
-  Slot* find(int unit) {
-    for (Slot& s : slots_) {
-      if (s.unit == unit) return &s;
-    }
-    return nullptr;
-  }
-
-  // The least recently used slot that no one holds, with its transfers finished.
-  Slot& evict() {
-    Slot* victim = nullptr;
-    for (Slot& s : slots_) {
-      if (!s.acquired && (!victim || s.last_use < victim->last_use)) victim = &s;
-    }
-    if (!victim) throw std::logic_error("NvmeStateStore: every slot is acquired");
-    if (victim->read) file_->wait(victim->read);
-    if (victim->write) file_->wait(victim->write);
-    victim->read = victim->write = 0;
-    victim->unit = -1;
-    return *victim;
-  }
-
-  void start_read(Slot& slot, int unit) {
-    slot.unit = unit;
-    slot.last_use = ++clock_;
-    slot.read = file_->submit_read(slot.memory.data(), region(unit), offsets_[unit]);
   }
 
   std::vector<int64_t> counts_;
   std::vector<int64_t> offsets_;
   int arrays_;
   int64_t file_bytes_ = 0;
-  int64_t slot_bytes_ = 0;
   bool pinned_ = false;
   std::unique_ptr<SwapFile> file_;
-  Slot slots_[kSlots];
-  uint64_t clock_ = 0;
+  SwapSlots slots_;  // after file_: destroyed first
 };
 
 }  // namespace
