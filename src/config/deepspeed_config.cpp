@@ -45,6 +45,8 @@ const std::set<std::string> kNoEffectTopLevel = {
     "compile",
     "use_node_local_storage",
 };
+// cpu_offload_use_pin_memory is deprecated in DeepSpeed without effect there (the blocks'
+// pin_memory decides).
 const std::set<std::string> kNoEffectZero = {"contiguous_gradients",
                                              "allgather_bucket_size",
                                              "allgather_partitions",
@@ -65,7 +67,6 @@ const std::set<std::string> kNoEffectZero = {"contiguous_gradients",
                                              "zero_quantized_gradients",
                                              "mics_shard_size",
                                              "log_trace_cache_warnings",
-                                             "cpu_offload_params",
                                              "cpu_offload_use_pin_memory"};
 
 class Mapper {
@@ -310,15 +311,55 @@ class Mapper {
         if (!is_auto(x)) set("zero.prefetch_bucket_size", element_count(key, x, true));
       } else if (it.key() == "stage3_param_persistence_threshold") {
         if (!is_auto(x)) set("zero.param_persistence_threshold", element_count(key, x, true));
-      } else if (it.key() == "cpu_offload") {  // DeepSpeed's older spelling
+      } else if (it.key() == "cpu_offload") {  // DeepSpeed's deprecated offload_optimizer
+        deprecated_offload(v, key, "offload_optimizer");
         if (boolean(key, x)) set("zero.offload_optimizer", "cpu");
+      } else if (it.key() == "cpu_offload_param" || it.key() == "cpu_offload_params") {
+        // DeepSpeed's deprecated offload_param, and its older spelling cpu_offload_params.
+        deprecated_offload(v, key, "offload_param");
+        if (boolean(key, x)) set("zero.offload_param", "cpu");
       } else if (kNoEffectZero.count(it.key())) {
         note(key);
       } else {
         fail(key, "is not a key of DeepSpeed's zero_optimization block (misspelt?)");
       }
     }
+    map_nvme_path();
     (void)stage;
+  }
+
+  // DeepSpeed asserts that a deprecated key and the block replacing it are not given together.
+  void deprecated_offload(const json& zero, const std::string& key, const std::string& block) {
+    if (zero.contains(block)) {
+      fail(key, "and zero_optimization." + block +
+                    " are both set: DeepSpeed refuses the deprecated key with its replacement "
+                    "(keep zero_optimization." +
+                    block + ")");
+    }
+  }
+
+  // Each offload block has its own nvme_path in DeepSpeed, used only where its device is nvme;
+  // zerotune keeps both tiers' files in one folder (zero.nvme_path).
+  void map_nvme_path() {
+    const OffloadBlock* chosen = nullptr;
+    for (const OffloadBlock& b : offload_blocks_) {
+      if (b.device != "nvme" || b.nvme_path.empty()) continue;
+      if (chosen && chosen->nvme_path != b.nvme_path) {
+        fail(b.key + ".nvme_path",
+             "\"" + b.nvme_path + "\" differs from " + chosen->key + ".nvme_path \"" +
+                 chosen->nvme_path +
+                 "\": zerotune keeps both tiers' files in one folder (give both the same path)");
+      }
+      chosen = &b;
+    }
+    if (chosen) {
+      set("zero.nvme_path", chosen->nvme_path);
+      return;
+    }
+    // No nvme tier in the file: a path still counts when the YAML or --set chooses nvme.
+    for (const OffloadBlock& b : offload_blocks_) {
+      if (!b.nvme_path.empty()) set("zero.nvme_path", b.nvme_path);
+    }
   }
 
   // DeepSpeed's offload_optimizer and offload_param blocks: device, nvme_path and pin_memory
@@ -326,6 +367,8 @@ class Mapper {
   // the tuning knobs of DeepSpeed's own swapper are accepted without effect.
   void map_offload(const std::string& block, const json& v, const std::string& field) {
     object(block, v);
+    OffloadBlock& seen = offload_blocks_.emplace_back();
+    seen.key = block;
     for (auto it = v.begin(); it != v.end(); ++it) {
       const std::string key = block + "." + it.key();
       const json& x = it.value();
@@ -333,12 +376,13 @@ class Mapper {
         if (!x.is_string() || (x != "cpu" && x != "nvme" && x != "none")) {
           fail(key, x.dump() + " is not an offload device (cpu, nvme or none)");
         }
-        set(field, x.get<std::string>());
+        seen.device = x.get<std::string>();
+        set(field, seen.device);
       } else if (it.key() == "nvme_path") {
         if (!x.is_string() || x.get<std::string>().empty()) {
           fail(key, "expected a folder path, got " + x.dump());
         }
-        set("zero.nvme_path", x.get<std::string>());
+        seen.nvme_path = x.get<std::string>();  // map_nvme_path() sets zero.nvme_path
       } else if (it.key() == "pin_memory") {
         set("zero.pin_memory", boolean(key, x) ? "true" : "false");
       } else if (it.key() == "ratio" && field == "zero.offload_optimizer") {
@@ -491,9 +535,17 @@ class Mapper {
     }
   }
 
+  // An offload_optimizer or offload_param block as the file gives it.
+  struct OffloadBlock {
+    std::string key;  // "zero_optimization.offload_param"
+    std::string device;
+    std::string nvme_path;
+  };
+
   std::string source_;
   int world_;
   bool fp16_enabled_ = false, bf16_enabled_ = false;
+  std::vector<OffloadBlock> offload_blocks_;
   DeepSpeedMapping out_;
 };
 

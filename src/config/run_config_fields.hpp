@@ -179,7 +179,8 @@ void visit_fields(V& v, ZeroConfig& c) {
           OneOf{{"none", "cpu", "nvme"}});
   v.field("nvme_path", c.nvme_path,
           "folder for the nvme tier's files (a local NVMe mount, writable, with room for the "
-          "state); needed when an offload is `nvme`; the files are removed at the end of the run",
+          "state); needed when an offload is `nvme`; the files are unlinked once open, so none "
+          "stays behind, however the run ends",
           AnyValue{});
   v.field("pin_memory", c.pin_memory,
           "page-locked host buffers for offload on GPUs (faster, asynchronous copies)", AnyValue{});

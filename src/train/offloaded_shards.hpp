@@ -49,7 +49,7 @@ constexpr int nvme_shard_slots(int gather_buffers) { return gather_buffers + 2; 
 std::unique_ptr<OffloadedShards> make_host_shards(
     runtime::Device& device, std::vector<runtime::DeviceBuffer<std::byte>>& device_shards,
     int gather_buffers, bool pinned);
-// In the file `directory / file_name`, created here and removed with the object. Throws
+// In the file `directory / file_name`, created here and unlinked at once (SwapFile). Throws
 // LibraryError when it cannot be created.
 std::unique_ptr<OffloadedShards> make_nvme_shards(
     runtime::Device& device, std::vector<runtime::DeviceBuffer<std::byte>>& device_shards,

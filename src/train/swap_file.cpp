@@ -63,7 +63,6 @@ SwapFile::SwapFile(std::filesystem::path path, int64_t bytes, const SwapFileOpti
       open_file(false);
     } else if (n < 0) {
       ::close(fd_);
-      ::unlink(path_.c_str());
       throw LibraryError(system_error(path_, "pwrite", error));
     }
   }
@@ -83,7 +82,6 @@ SwapFile::SwapFile(std::filesystem::path path, int64_t bytes, const SwapFileOpti
   }
   if (error != 0) {
     ::close(fd_);
-    ::unlink(path_.c_str());
     throw LibraryError(system_error(path_, call, error));
   }
 #ifdef ZEROTUNE_HAVE_LIBURING
@@ -117,8 +115,7 @@ SwapFile::~SwapFile() {
 #ifdef ZEROTUNE_HAVE_LIBURING
   if (ring_) io_uring_queue_exit(&ring_->ring);
 #endif
-  if (fd_ >= 0) ::close(fd_);
-  ::unlink(path_.c_str());
+  if (fd_ >= 0) ::close(fd_);  // the last reference: the file system takes the blocks back
 }
 
 void SwapFile::open_file(bool direct) {
@@ -129,6 +126,15 @@ void SwapFile::open_file(bool direct) {
   fd_ = ::open(path_.c_str(), flags, 0600);
   if (fd_ < 0 && direct && errno == EINVAL) return open_file(false);
   if (fd_ < 0) throw LibraryError(system_error(path_, "open", errno));
+  // Unlinked at once, the file lives as long as the descriptor: a process that ends in any
+  // way (kill -9, or MPI_Abort after another rank failed) leaves nothing in the folder, and a
+  // requeued run finds the room its own files need.
+  if (::unlink(path_.c_str()) != 0) {
+    const int error = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw LibraryError(system_error(path_, "unlink", error));
+  }
   direct_ = direct;
 }
 

@@ -4,8 +4,9 @@
 //   - O_DIRECT refused (EINVAL: tmpfs, some network file systems): buffered I/O;
 //   - io_uring_queue_init refused (seccomp in some containers, old kernels): pread/pwrite,
 //     done at submit time (correct, without the overlap).
-// The file is created (truncated) on construction and removed on destruction, including
-// when an exception unwinds: the owner never leaves it behind.
+// The file is created and unlinked at once on construction, so it has no name while in use
+// and its blocks go back to the file system when the descriptor closes, however the process
+// ends (destruction, an exception, kill -9, MPI_Abort): nothing is ever left behind.
 #pragma once
 
 #include <atomic>
@@ -28,9 +29,9 @@ class SwapFile {
   // Alignment of offsets, sizes and buffer addresses (O_DIRECT's rule on 4Kn NVMe).
   static constexpr size_t kAlignment = 4096;
 
-  // Creates `path` with `bytes` reserved (posix_fallocate; a sparse file where the file
-  // system has no fallocate); reads of ranges never written give zeros. Throws LibraryError
-  // naming the path and the system's error (ENOSPC when the disk cannot hold it).
+  // Creates `path` (unlinked once open) with `bytes` reserved (posix_fallocate; a sparse file where
+  // the file system has no fallocate); reads of ranges never written give zeros. Throws
+  // LibraryError naming the path and the system's error (ENOSPC when the disk cannot hold it).
   SwapFile(std::filesystem::path path, int64_t bytes, const SwapFileOptions& options = {});
   ~SwapFile();
   SwapFile(const SwapFile&) = delete;
@@ -50,6 +51,7 @@ class SwapFile {
 
   bool direct_io() const { return direct_; }
   bool uses_io_uring() const { return ring_ != nullptr; }
+  // The name it was created under (for messages: the file itself has no name once open).
   const std::filesystem::path& path() const { return path_; }
   int64_t bytes_read() const { return bytes_read_; }
   int64_t bytes_written() const { return bytes_written_; }
