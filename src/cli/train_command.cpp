@@ -15,6 +15,7 @@
 #include "zerotune/base/error.hpp"
 #include "zerotune/base/quoted.hpp"
 #include "zerotune/cli/estimate_command.hpp"
+#include "zerotune/comm/agreed_error.hpp"
 #include "zerotune/comm/mpi_communicator.hpp"
 #include "zerotune/comm/nccl_communicator.hpp"
 #include "zerotune/config/deepspeed_config.hpp"
@@ -30,6 +31,7 @@
 #include "zerotune/runtime/stop_signal.hpp"
 #include "zerotune/runtime/topology.hpp"
 #include "zerotune/train/checkpoint_discovery.hpp"
+#include "zerotune/train/nvme_path_check.hpp"
 #include "zerotune/train/trainer.hpp"
 
 namespace zerotune::cli {
@@ -151,6 +153,19 @@ int start_run(train::RunContext& ctx, const TrainArguments& a,
                                                 host_memory_per_rank(ctx.topology.local_world_size))
                          : "";
     if (!refusal.empty()) throw InputError(refusal);
+  }
+  // An nvme offload's folder, on every rank, before the run directory is made or touched:
+  // all ranks stop on the first one's problem. The ranks of a node share the folder, so each
+  // needs room for all of them.
+  if (const int64_t bytes =
+          train::nvme_bytes_of_rank(ctx.config, ctx.topology.world_size, ctx.topology.rank)) {
+    std::string error = train::check_nvme_path(ctx.config.zero.nvme_path,
+                                               bytes * std::max(1, ctx.topology.local_world_size));
+    if (!error.empty()) {
+      error = config::origin_of(ctx.config, overrides, "zero.nvme_path") + ": " + error;
+    }
+    error = comm::agreed_error(*comm, error);
+    if (!error.empty()) throw UniformInputError(error);
   }
   // GPU runs talk NCCL (device buffers; host values still go over MPI underneath).
   std::unique_ptr<comm::Communicator> nccl;

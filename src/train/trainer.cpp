@@ -98,7 +98,7 @@ class Trainer {
     opt.eps = cfg_.train.eps;
     opt.momentum = cfg_.train.momentum;
     opt.weight_decay = cfg_.train.weight_decay;
-    const OffloadSettings offload = offload_settings(opt);
+    const OffloadSettings offload = offload_settings();
     create_engine(opt, offload);
     engine_->set_micro_batches_per_step(grad_accum_);
 
@@ -238,7 +238,7 @@ class Trainer {
     return code;
   }
 
-  OffloadSettings offload_settings(const OptimizerSettings& opt) {
+  OffloadSettings offload_settings() {
     OffloadSettings o;
     o.optimizer_tier = parse_state_tier(cfg_.zero.offload_optimizer);
     o.pin_memory = cfg_.zero.pin_memory;
@@ -246,26 +246,7 @@ class Trainer {
     o.optimizer_ratio = cfg_.zero.offload_optimizer_ratio;
     o.nvme_path = cfg_.zero.nvme_path;
     o.cpu_threads = cpu_threads_for_offload(ctx_.topology.local_world_size);
-    if (o.optimizer_tier != StateTier::kNvme && o.parameter_tier != StateTier::kNvme) return o;
-    // Before anything is written: every rank checks its folder, and all of them stop on the
-    // first one's problem. The ranks of a node share the folder, so each needs room for all.
-    std::vector<int64_t> counts, shard_bytes;
-    for (const UnitShard& s : make_shards(layout_, comm_.size(), comm_.rank())) {
-      counts.push_back(s.owned());
-      shard_bytes.push_back(s.shard_numel * static_cast<int64_t>(dtype_bytes(
-                                                dtype_from_name(cfg_.train.precision.c_str()))));
-    }
-    int64_t needed = 0;
-    if (o.optimizer_tier == StateTier::kNvme) {
-      needed += nvme_state_bytes(counts, 1 + optimizer_state_count(opt.kind));
-    }
-    if (o.parameter_tier == StateTier::kNvme) needed += nvme_aligned_bytes(shard_bytes);
-    needed *= std::max(1, ctx_.topology.local_world_size);
-    std::string error = check_nvme_path(cfg_.zero.nvme_path, needed);
-    if (!error.empty()) error = cfg_.source + ": " + error;
-    error = comm::agreed_error(comm_, error);
-    if (!error.empty()) throw UniformInputError(error);
-    return o;
+    return o;  // zero.nvme_path was checked before the run directory was made (train_command)
   }
 
   // The nvme tier creates its files here: a rank that cannot makes every rank stop.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A bad zero.nvme_path is refused before the first step, on every rank, with one line that
-# names the field (exit 2), and leaves the run directory's checkpoints as they were. The
+# names the field and where its value came from (exit 2), and leaves the run directory as it
+# was: checkpoints, config.yaml and status (the check runs before the directory is touched). The
 # offload fields' own rules are refused the same way.
 source "$(dirname "$0")/lib/common.sh"
 cfg="$SRC/tests/data/configs/tiny.yaml"
@@ -9,7 +10,11 @@ common=(--config "$cfg" --set train.max_steps=2 --set zero.stage=1 --set train.e
         --set checkpoint.every_n_steps=1)
 "$ZT" train "${common[@]}" --run-dir "$SCRATCH/run" > "$SCRATCH/first.out" 2>&1 ||
   { cat "$SCRATCH/first.out"; fail "the first run failed"; }
-snapshot() { find "$SCRATCH/run/checkpoints" -type f -exec md5sum {} + | sort; }
+# The checkpoints, the resolved config and the status line: a refused start touches none.
+snapshot() {
+  find "$SCRATCH/run/checkpoints" "$SCRATCH/run/config.yaml" "$SCRATCH/run/status" -type f \
+    -exec md5sum {} + | sort
+}
 snapshot > "$SCRATCH/before"
 
 expect_refused() {  # expect_refused WHAT PATTERN ARGS...
@@ -25,11 +30,13 @@ expect_refused() {  # expect_refused WHAT PATTERN ARGS...
     { cat "$SCRATCH/refused.err"; fail "$what: no line matching '$pattern'"; }
   [ "$(grep -c 'error' "$SCRATCH/refused.err")" = 1 ] ||
     { cat "$SCRATCH/refused.err"; fail "$what: expected one error line"; }
-  snapshot | diff "$SCRATCH/before" - > /dev/null || fail "$what: the checkpoints changed"
+  snapshot | diff "$SCRATCH/before" - > /dev/null ||
+    fail "$what: the run directory changed (checkpoints, config.yaml or status)"
 }
 
 nvme=(--set zero.offload_optimizer=nvme)
-expect_refused "missing folder" "zero.nvme_path: $SCRATCH/absent does not exist" \
+# The line names where the value came from: here the --set.
+expect_refused "missing folder" "--set zero.nvme_path: zero.nvme_path: $SCRATCH/absent does not exist" \
   "${nvme[@]}" --set zero.nvme_path="$SCRATCH/absent"
 touch "$SCRATCH/a-file"
 expect_refused "a file" "zero.nvme_path: $SCRATCH/a-file is not a directory" \

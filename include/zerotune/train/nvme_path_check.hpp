@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "zerotune/config/run_config.hpp"
+
 namespace zerotune::train {
 
 // "" when `path` is an existing, writable directory with at least `bytes_needed` bytes
@@ -19,5 +21,10 @@ int64_t nvme_state_bytes(const std::vector<int64_t>& unit_counts, int arrays);
 // The bytes of a file of regions of region_bytes[u] each, every one rounded up to the
 // O_DIRECT alignment (stage 3's parameter shards on nvme).
 int64_t nvme_aligned_bytes(const std::vector<int64_t>& region_bytes);
+
+// The bytes rank `rank` of `world` writes under zero.nvme_path for config `c`: the optimizer
+// state's file (offload_optimizer: nvme) and stage 3's parameter shards' (offload_param: nvme);
+// 0 when neither is on nvme.
+int64_t nvme_bytes_of_rank(const config::RunConfig& c, int world, int rank);
 
 }  // namespace zerotune::train
