@@ -44,7 +44,15 @@ std::string stage_name(const RunSegment& s) {
   } else {
     out = s.strategy.empty() ? "-" : s.strategy;
   }
-  if (s.offload.value_or(false)) out += " + offload";
+  if (s.offload.value_or(false)) {
+    // "ZeRO-2 + offload cpu", "ZeRO-3 + offload nvme, params nvme", "ZeRO-2 + offload cpu 30%"
+    out += " + offload";
+    if (!s.offload_optimizer.empty()) out += " " + s.offload_optimizer;
+    if (s.offload_optimizer_ratio && *s.offload_optimizer_ratio < 1.0) {
+      out += " " + std::to_string(static_cast<int>(*s.offload_optimizer_ratio * 100 + 0.5)) + "%";
+    }
+    if (!s.offload_param.empty() && s.offload_param != "none") out += ", params " + s.offload_param;
+  }
   return out;
 }
 

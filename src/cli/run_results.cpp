@@ -125,6 +125,9 @@ void take_config(const Record& r, RunResults& run) {
   seg.zero_stage = r.integer("zero_stage");
   if (!seg.zero_stage) seg.zero_stage = stage_from_strategy(seg.strategy);
   seg.offload = r.boolean("offload");
+  if (auto s = r.string("offload_optimizer")) seg.offload_optimizer = *s;
+  if (auto s = r.string("offload_param")) seg.offload_param = *s;
+  seg.offload_optimizer_ratio = r.number("offload_optimizer_ratio");
   if (auto p = r.string("precision")) seg.precision = *p;
   seg.world_size = r.integer("world_size");
   seg.micro_batch_size = r.integer64("micro_batch_size");

@@ -304,6 +304,8 @@ class Trainer {
                      {"zero_stage", cfg_.zero.stage},
                      {"offload", cfg_.zero.offload},
                      {"offload_optimizer", cfg_.zero.offload_optimizer},
+                     {"offload_optimizer_ratio", cfg_.zero.offload_optimizer_ratio},
+                     {"offload_param", cfg_.zero.offload_param},
                      {"precision", cfg_.train.precision},
                      {"world_size", comm_.size()},
                      {"global_batch_size", cfg_.train.global_batch_size},

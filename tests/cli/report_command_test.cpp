@@ -109,6 +109,15 @@ std::vector<Row> strategy_rows(const std::vector<RunResults>& runs) {
   return table_cells(md.substr(0, md.find("## Workshop table")));
 }
 
+// A run started with ZeRO-Infinity, resumed with a partial CPU offload: the strategy names
+// the tier, the parameters' home and the offloaded share.
+BOOST_AUTO_TEST_CASE(strategy_names_the_offload_tiers) {
+  const auto rows =
+      strategy_rows({read_run_results(report_fixture("infinity-partial/metrics.jsonl"))});
+  BOOST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[1][1] == "ZeRO-3 + offload nvme, params nvme -> ZeRO-2 + offload cpu 30%");
+}
+
 BOOST_AUTO_TEST_CASE(table_compares_runs_against_data_parallel) {
   const std::vector<RunResults> runs = {
       read_run_results(report_fixture("dp-4gpu")),

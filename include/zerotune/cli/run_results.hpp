@@ -19,6 +19,9 @@ struct RunSegment {
   std::string strategy;  // as the trainer named it: "dp", "zero3", ...
   std::optional<int> zero_stage;
   std::optional<bool> offload;
+  std::string offload_optimizer;  // cpu | nvme (runs that logged it)
+  std::string offload_param;      // none | cpu | nvme
+  std::optional<double> offload_optimizer_ratio;
   std::string precision;
   std::optional<int> world_size;
   std::optional<int64_t> micro_batch_size;
