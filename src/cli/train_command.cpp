@@ -325,6 +325,15 @@ int run_config_command(const std::vector<std::string>& args) {
   std::vector<std::string> rest;
   bool reference = false;
   for (const auto& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::puts(
+          "usage: zerotune config [--config FILE] [--deepspeed FILE] [--set section.key=value]...\n"
+          "       zerotune config --reference\n"
+          "Validates a config (with the DeepSpeed file and the overrides applied, as zerotune train\n"
+          "would) and prints it resolved as YAML; --reference prints every field, its type,\n"
+          "default and meaning as markdown (docs/config-reference.md).");
+      return kExitOk;
+    }
     if (arg == "--reference") {
       reference = true;
     } else {

@@ -29,4 +29,9 @@ expect_error 'nope.h5' "$ZT" train --set data.train_file=nope.h5 --run-dir "$SCR
 mkdir "$SCRATCH/mine"
 expect_error 'nope.h5' "$ZT" train --set data.train_file=nope.h5 --run-dir "$SCRATCH/mine"
 [ -d "$SCRATCH/mine" ] || fail "a failed start removed a directory it did not create"
+# Every command answers --help with its usage and exit 0.
+for command in train estimate config export report prep tokenize; do
+  out=$("$ZT" $command --help 2>&1) || fail "zerotune $command --help exited $?"
+  echo "$out" | grep -q "^usage: zerotune $command" || fail "zerotune $command --help printed no usage: $out"
+done
 pass "bad input rejected with one line and exit 2"
