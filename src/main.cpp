@@ -99,6 +99,9 @@ int main(int argc, char** argv) {
     zerotune::runtime::install_stop_signal_handlers();
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  // Some MPI transports (UCX) install their own SIGTERM/SIGINT handlers in MPI_Init: ours again.
+  if (argc >= 2 && std::string(argv[1]) == "train")
+    zerotune::runtime::install_stop_signal_handlers();
   int code = zerotune::kExitOk;
   if (argc < 2) {
     std::fprintf(stderr, "%s\n", kUsage);
