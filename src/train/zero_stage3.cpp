@@ -5,11 +5,11 @@
 // gathered copy, refreshed once per step instead of gathered at every use. Gradients as
 // stage 2; the optimizer updates the shard in place. On one rank the shard is the unit: it is
 // served as it is, with no gather buffers.
-#include <map>
-#include <stdexcept>
+#include <unistd.h>
 
 #include <cstdio>
-#include <unistd.h>
+#include <map>
+#include <stdexcept>
 
 #include "offloaded_shards.hpp"
 #include "sharded_gradients.hpp"
@@ -58,11 +58,11 @@ class ZeroStage3 : public ZeroEngine {
       comm::finish(persistent_gather_[unit]);
       return persistent_[unit].data();
     }
-    if (host_params_ && next_unit >= 0) {
+    if (offloaded_params_ && next_unit >= 0) {
       // nvme: read ahead, past the unit the gather prefetches (direction as the model goes).
       const int ahead = next_unit + (next_unit - unit);
       if (ahead >= 0 && ahead < static_cast<int>(shards_.size()) && parameters_current(ahead)) {
-        host_params_->prefetch(ahead);
+        offloaded_params_->prefetch(ahead);
       }
     }
     Gathered& g = start_gather(unit);
@@ -89,7 +89,7 @@ class ZeroStage3 : public ZeroEngine {
   }
 
   std::string offloaded_parameters_location() const override {
-    return host_params_ ? host_params_->describe() : "";
+    return offloaded_params_ ? offloaded_params_->describe() : "";
   }
   void* gradients(int unit) override { return grads_.scratch(unit); }
   void gradients_ready(int unit) override { grads_.ready(unit, last_micro_batch_); }
@@ -98,36 +98,36 @@ class ZeroStage3 : public ZeroEngine {
   MemoryAccount memory_account() const override {
     MemoryAccount a = ZeroEngine::memory_account();
     for (const auto& b : shards_params_) a.parameter_bytes += b.bytes();
-    if (host_params_) {
-      a.host_parameter_bytes = host_params_->host_bytes();
-      a.nvme_parameter_bytes = host_params_->nvme_bytes();
+    if (offloaded_params_) {
+      a.host_parameter_bytes = offloaded_params_->host_bytes();
+      a.nvme_parameter_bytes = offloaded_params_->nvme_bytes();
     }
     a.gradient_bytes = grads_.accumulator_bytes();
     a.scratch_bytes = grads_.scratch_bytes() + gather_.bytes();
-    if (host_params_) a.scratch_bytes += host_params_->staging_bytes();
+    if (offloaded_params_) a.scratch_bytes += offloaded_params_->staging_bytes();
     for (const auto& b : persistent_) a.parameter_bytes += b.bytes();
     return a;
   }
 
  protected:
   void* compute_parameters(int unit) override {
-    return host_params_ ? host_params_->host_shard(unit) : shards_params_[unit].data();
+    return offloaded_params_ ? offloaded_params_->host_shard(unit) : shards_params_[unit].data();
   }
   bool compute_parameters_on_host(int unit) const override {
-    return host_params_ && host_params_->host_shard(unit) != nullptr;
+    return offloaded_params_ && offloaded_params_->host_shard(unit) != nullptr;
   }
   void store_offloaded_shard(int unit, const void* bytes, int64_t count) override {
-    host_params_->write(unit, bytes, count);
+    offloaded_params_->write(unit, bytes, count);
   }
   void offload_parameters(const OffloadSettings& offload, bool pinned) override {
     if (offload.parameter_tier == StateTier::kNvme) {
       char name[64];
       std::snprintf(name, sizeof(name), "zerotune-params-rank-%05d-pid-%d.swp", comm_.rank(),
                     static_cast<int>(::getpid()));
-      host_params_ = make_nvme_shards(device_, shards_params_, kGatherBuffers, pinned,
-                                      offload.nvme_path, name, offload.use_io_uring);
+      offloaded_params_ = make_nvme_shards(device_, shards_params_, kGatherBuffers, pinned,
+                                           offload.nvme_path, name, offload.use_io_uring);
     } else {
-      host_params_ = make_host_shards(device_, shards_params_, kGatherBuffers, pinned);
+      offloaded_params_ = make_host_shards(device_, shards_params_, kGatherBuffers, pinned);
     }
     // Shards on the host reach the device through the gather buffers only: every unit is
     // gathered at use (a copy on one rank), none keeps a persistent copy.
@@ -154,7 +154,8 @@ class ZeroStage3 : public ZeroEngine {
       gather_.give(g.buffer);
     }
     gathered_.clear();
-    if (host_params_) host_params_->forget_reads();  // shards read before the update are stale
+    if (offloaded_params_)
+      offloaded_params_->forget_reads();  // shards read before the update are stale
   }
 
  private:
@@ -172,7 +173,8 @@ class ZeroStage3 : public ZeroEngine {
     if (b < 0) return nullptr;
     Gathered& g = gathered_[unit];
     g.buffer = b;
-    const void* shard = host_params_ ? host_params_->to_device(unit, b) : shards_params_[unit].data();
+    const void* shard =
+        offloaded_params_ ? offloaded_params_->to_device(unit, b) : shards_params_[unit].data();
     g.request =
         comm_.all_gather(shard, gather_.data(b), shards_[unit].shard_numel, compute_comm_type());
     if (!settings_.overlap_comm) comm::finish(g.request);
@@ -198,9 +200,9 @@ class ZeroStage3 : public ZeroEngine {
   ShardedGradients grads_;
   bool direct_;
   std::vector<runtime::DeviceBuffer<std::byte>> shards_params_;  // empty when on the host
-  std::unique_ptr<OffloadedShards> host_params_;  // zero.offload_param: cpu or nvme
-  std::vector<runtime::DeviceBuffer<std::byte>> persistent_;  // [unit] empty unless persistent
-  std::vector<comm::RequestPtr> persistent_gather_;           // [unit] in flight
+  std::unique_ptr<OffloadedShards> offloaded_params_;            // zero.offload_param: cpu or nvme
+  std::vector<runtime::DeviceBuffer<std::byte>> persistent_;     // [unit] empty unless persistent
+  std::vector<comm::RequestPtr> persistent_gather_;              // [unit] in flight
   UnitBufferPool gather_;
   std::map<int, Gathered> gathered_;
 };
