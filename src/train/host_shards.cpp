@@ -32,8 +32,8 @@ class HostShards : public OffloadedShards {
     return staging_[b].data();
   }
   void* host_shard(int unit) override { return shards_[unit].data(); }
-  void write(int unit, const void* bytes, int64_t count) override {
-    std::memcpy(shards_[unit].data(), bytes, static_cast<size_t>(count));
+  void write(int unit, const void* data, int64_t size_bytes) override {
+    std::memcpy(shards_[unit].data(), data, static_cast<size_t>(size_bytes));
   }
   int64_t host_bytes() const override {
     int64_t b = 0;
@@ -45,9 +45,7 @@ class HostShards : public OffloadedShards {
     for (const auto& s : staging_) b += s.bytes();
     return b;
   }
-  std::string describe() const override {
-    return pinned_ ? "pinned host memory" : "host memory";
-  }
+  std::string describe() const override { return pinned_ ? "pinned host memory" : "host memory"; }
 
  private:
   runtime::Device& device_;

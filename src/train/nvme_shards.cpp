@@ -70,14 +70,16 @@ class NvmeShards : public OffloadedShards {
     return staging_[b].data();
   }
 
-  void write(int unit, const void* bytes, int64_t count) override {
+  void write(int unit, const void* data, int64_t size_bytes) override {
     std::lock_guard<std::mutex> lock(write_mutex_);
-    std::memcpy(write_buffer_.data(), bytes, static_cast<size_t>(count));
-    std::memset(write_buffer_.data() + count, 0,
-                static_cast<size_t>(aligned(bytes_[unit]) - count));
+    std::memcpy(write_buffer_.data(), data, static_cast<size_t>(size_bytes));
+    std::memset(write_buffer_.data() + size_bytes, 0,
+                static_cast<size_t>(aligned(bytes_[unit]) - size_bytes));
     file_->write_now(write_buffer_.data(), static_cast<size_t>(aligned(bytes_[unit])),
                      offsets_[unit]);
   }
+
+  bool reads_ahead() const override { return true; }
 
   void forget_reads() override { slots_.forget(); }
 

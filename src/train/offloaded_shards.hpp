@@ -29,10 +29,12 @@ class OffloadedShards {
   // Where the offloaded update writes the unit's new shard in place (cpu), or nullptr: then
   // it writes into a host buffer and calls write().
   virtual void* host_shard(int /*unit*/) { return nullptr; }
-  // Stores the first `count` bytes of the unit's new shard from host memory (the rank's
-  // updated range; the rest of the shard is padding, kept zero). Safe from the update's thread
-  // while the main thread brings other units to the device.
-  virtual void write(int unit, const void* bytes, int64_t count) = 0;
+  // Stores the first `size_bytes` of the unit's new shard from host memory at `data` (the
+  // rank's updated range; the rest of the shard is padding, kept zero). Safe from the update's
+  // thread while the main thread brings other units to the device.
+  virtual void write(int unit, const void* data, int64_t size_bytes) = 0;
+  // Whether reading a shard ahead of its gather pays (nvme: the read is slow).
+  virtual bool reads_ahead() const { return false; }
   // After an update started: host copies of shards read before it are stale.
   virtual void forget_reads() {}
   virtual int64_t host_bytes() const = 0;

@@ -11,14 +11,15 @@
 // starts the host update of unit 0, 1, ... on a background thread (AdamW and the rounding to
 // the compute dtype in one pass, host_update_range, split over the AdamW threads) and returns;
 // the next forward waits at each unit only until that unit is updated, and every update that
-// is done is copied up at once, without waiting for the compute stream (nothing queued there
-// reads those values before the unit's own wait). So the host update runs under the next
-// forward and the step costs backward + host update rather than forward + backward + copies +
-// host update.
+// is done is queued for upload at the forward's next wait, without waiting for the compute
+// stream (nothing queued there reads those values before the unit's own wait). So the host
+// update runs under the next forward and the step costs backward + host update rather than
+// forward + backward + copies + host update.
 //
 // The update is ops' AdamW/SGD elementwise over the same fp32 values in the same order, so it
-// equals the device tier's CPU update bit for bit in fp32. Only this thread (the main one)
-// queues device work; the background thread touches host memory and the state store only.
+// equals the device tier's CPU update bit for bit in fp32. Only the main thread queues device
+// work; the background thread touches host memory, the state store and (offload_param: nvme)
+// the parameter file, through a synchronous write.
 #include <algorithm>
 #include <chrono>
 
@@ -114,6 +115,13 @@ bool ZeroEngine::settle_updates(int unit, bool block) {
   offload_times_.wait_s +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
   if (uploads_issued_ <= unit) return false;
+  if (!block) {
+    // The unit's values are on the device for the compute stream's next work. unit_updated
+    // (stages 1-2's all-gather, stage 3's persistent copies) stays with the blocking form:
+    // whether this form finds a unit done depends on timing, which differs between ranks.
+    if (!parameters_offloaded_) device_.compute_waits_for_copy(parameter_upload_[unit]);
+    return true;
+  }
   // unit_updated may start collectives: only here, in unit order, as every rank does.
   while (units_settled_ <= unit) {
     const int v = units_settled_++;

@@ -2,7 +2,8 @@
 // first: what the two nvme homes share (the optimizer state's units, nvme_state_store.cpp,
 // and stage 3's parameter shards, nvme_shards.cpp). A slot is reused only once the transfers
 // that use its memory are done: a read into it, a write from it, and a device copy from it.
-// Main thread only (SwapFile's ring is not thread-safe).
+// One thread at a time (SwapFile's ring is not thread-safe): the optimizer state's slots are
+// used by the offloaded update's thread while it runs, the shards' by the main thread.
 #pragma once
 
 #include <cstddef>

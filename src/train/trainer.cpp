@@ -299,6 +299,18 @@ class Trainer {
                ctx_.device->is_host() ? " (a CPU run: the state is in host memory anyway; the "
                                         "offloaded step runs all the same)"
                                       : "");
+      // A partial offload keeps whole units: say so when the ratio asks for less than the
+      // first unit holds, rather than offloading everything silently.
+      if (cfg_.zero.offload_optimizer_ratio < 1.0 &&
+          units_kept_on_device(layout_, cfg_.zero.offload_optimizer_ratio) == 0) {
+        log.warn(
+            "zero.offload_optimizer_ratio {:g} keeps no unit on the device: the first unit "
+            "alone holds {:.0f}% of the parameters, more than 1 - ratio; everything is offloaded "
+            "(a ratio of {:.2f} or less keeps it)",
+            cfg_.zero.offload_optimizer_ratio,
+            100.0 * layout_.units[0].numel / static_cast<double>(layout_.total_numel()),
+            1.0 - layout_.units[0].numel / static_cast<double>(layout_.total_numel()));
+      }
     }
     metrics_.config({{"strategy", strategy_name(cfg_)},
                      {"zero_stage", cfg_.zero.stage},

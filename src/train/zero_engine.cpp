@@ -66,6 +66,10 @@ std::unique_ptr<ZeroEngine> ZeroEngine::create(int stage, const model::Gpt2Layou
     if (offload.optimizer_tier == StateTier::kDevice) {
       throw std::invalid_argument("zero.offload_param needs zero.offload_optimizer cpu or nvme");
     }
+    if (offload.optimizer_ratio < 1.0) {  // the device update would write host shards
+      throw std::invalid_argument(
+          "zero.offload_optimizer_ratio below 1 needs zero.offload_param none");
+    }
     engine->offload_parameters(offload, offload.pin_memory && !backend.device().is_host());
     engine->parameters_offloaded_ = true;
   }
@@ -213,7 +217,7 @@ void ZeroEngine::set_unit_parameters(int unit, const float* full_values) {
 }
 
 void ZeroEngine::get_unit_parameters(int unit, float* full_values) {
-  finish_offloaded_step();
+  join_host_update();
   const UnitShard& s = shards_[unit];
   const UnitState state = acquire_state(unit);
   if (stage_ == 0) {
@@ -248,7 +252,7 @@ void ZeroEngine::parameters_loaded() {
 }
 
 UnitStateRanges ZeroEngine::acquire_unit_state(int unit) {
-  finish_offloaded_step();
+  join_host_update();
   const UnitShard range = optimizer_range(unit);
   const UnitState state = acquire_state(unit);
   const bool host = !store_->unit_in_device_memory(unit) || device_.is_host();

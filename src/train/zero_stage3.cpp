@@ -58,7 +58,7 @@ class ZeroStage3 : public ZeroEngine {
       comm::finish(persistent_gather_[unit]);
       return persistent_[unit].data();
     }
-    if (offloaded_params_ && next_unit >= 0) {
+    if (offloaded_params_ && offloaded_params_->reads_ahead() && next_unit >= 0) {
       // nvme: read ahead, past the unit the gather prefetches (direction as the model goes).
       const int ahead = next_unit + (next_unit - unit);
       if (ahead >= 0 && ahead < static_cast<int>(shards_.size()) && parameters_current(ahead)) {
@@ -116,8 +116,8 @@ class ZeroStage3 : public ZeroEngine {
   bool compute_parameters_on_host(int unit) const override {
     return offloaded_params_ && offloaded_params_->host_shard(unit) != nullptr;
   }
-  void store_offloaded_shard(int unit, const void* bytes, int64_t count) override {
-    offloaded_params_->write(unit, bytes, count);
+  void store_offloaded_shard(int unit, const void* data, int64_t size_bytes) override {
+    offloaded_params_->write(unit, data, size_bytes);
   }
   void offload_parameters(const OffloadSettings& offload, bool pinned) override {
     if (offload.parameter_tier == StateTier::kNvme) {

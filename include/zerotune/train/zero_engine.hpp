@@ -221,7 +221,8 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   // the gather overlaps the update of the next units and the next forward waits only for
   // what it uses; stage 3 refreshes its persistent copies.
   virtual void unit_updated(int /*unit*/) {}
-  // After every unit was updated: drop what depended on the old values (stage 3's prefetch).
+  // When the parameters change (after the device update, before an offloaded one starts):
+  // drop what depended on the old values (stage 3's prefetch, nvme shard copies).
   virtual void after_update() = 0;
   // zero.offload_param (stage 3 only, with the optimizer offloaded): the compute-dtype
   // parameter shards move to host memory (cpu; page-locked when `pinned`) or a file under
@@ -233,9 +234,9 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   // With offloaded parameters: whether the unit's shard has a host address (cpu; nvme: no).
   virtual bool compute_parameters_on_host(int /*unit*/) const { return false; }
   // With offloaded parameters: stores the unit's new compute-dtype values of
-  // optimizer_range(unit) (host memory, `count` bytes), from the offloaded update's thread or
-  // a checkpoint load.
-  virtual void store_offloaded_shard(int /*unit*/, const void* /*bytes*/, int64_t /*count*/) {}
+  // optimizer_range(unit) (`size_bytes` of host memory at `data`), from the offloaded update's
+  // thread or a checkpoint load.
+  virtual void store_offloaded_shard(int /*unit*/, const void* /*data*/, int64_t /*size_bytes*/) {}
   // Creates the optimizer state store; create() calls it once the stage's buffers exist.
   void allocate_optimizer_state(const OffloadSettings& offload);
   ops::UpdateRule update_rule(double lr, double grad_scale) const;
@@ -251,10 +252,17 @@ class ZeroEngine : public model::ParameterSource<void>, public model::GradientSi
   // the shard): waits until the host update of every unit up to it is done, then orders their
   // uploads and unit_updated() before the compute stream's next work. No-op otherwise.
   void await_parameters(int unit) { settle_updates(unit, true); }
-  // The same without waiting: false (nothing done) while that update is still running.
+  // Without waiting: true once the unit's update is done and its new values are ordered before
+  // the compute stream's next work (a prefetch may gather it); false while it still runs.
+  // Issues the uploads of finished units, never a collective (its answer depends on timing).
   bool parameters_current(int unit) { return settle_updates(unit, false); }
-  // Waits for the whole offloaded update (before reading or writing state of any unit).
+  // Waits for the whole offloaded update and settles every unit (before writing parameters;
+  // collective at stages 1-3 through unit_updated, so only where every rank calls it).
   void finish_offloaded_step() { settle_updates(static_cast<int>(shards_.size()) - 1, true); }
+  // Waits for the host update's thread only (before reading the masters or the optimizer
+  // state): no collective, so a rank may call it on its own; the uploads and unit_updated stay
+  // with the next await_parameters.
+  void join_host_update() { host_update_.finish(); }
   // For destructors of stages whose buffers the host update writes: waits, never throws.
   void stop_host_update() noexcept;
 
