@@ -17,9 +17,8 @@
 namespace zerotune::train {
 
 int64_t nvme_aligned_bytes(const std::vector<int64_t>& region_bytes) {
-  const auto a = static_cast<int64_t>(SwapFile::kAlignment);
   int64_t total = 0;
-  for (int64_t n : region_bytes) total += (n + a - 1) / a * a;
+  for (int64_t n : region_bytes) total += SwapFile::aligned(n);
   return total;
 }
 

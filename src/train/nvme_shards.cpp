@@ -20,11 +20,6 @@ namespace zerotune::train {
 
 namespace {
 
-int64_t aligned(int64_t bytes) {
-  const auto a = static_cast<int64_t>(SwapFile::kAlignment);
-  return (bytes + a - 1) / a * a;
-}
-
 class NvmeShards : public OffloadedShards {
  public:
   NvmeShards(runtime::Device& device, std::vector<runtime::DeviceBuffer<std::byte>>& device_shards,
@@ -35,8 +30,8 @@ class NvmeShards : public OffloadedShards {
     for (const auto& d : device_shards) {
       bytes_.push_back(d.bytes());
       offsets_.push_back(offset);
-      offset += aligned(d.bytes());
-      largest = std::max(largest, aligned(d.bytes()));
+      offset += SwapFile::aligned(d.bytes());
+      largest = std::max(largest, SwapFile::aligned(d.bytes()));
       largest_shard = std::max(largest_shard, d.size());
     }
     SwapFileOptions options;
@@ -45,7 +40,7 @@ class NvmeShards : public OffloadedShards {
     write_buffer_ = runtime::HostBuffer<std::byte>(device, largest, pinned);
     for (size_t u = 0; u < device_shards.size(); ++u) {
       device.copy(write_buffer_.data(), device_shards[u].data(), device_shards[u].bytes());
-      file_->write_now(write_buffer_.data(), static_cast<size_t>(aligned(bytes_[u])), offsets_[u]);
+      file_->write_now(write_buffer_.data(), region(static_cast<int>(u)), offsets_[u]);
     }
     device_shards.clear();
     slots_ = SwapSlots(device, *file_, nvme_shard_slots(gather_buffers), largest, pinned);
@@ -74,9 +69,8 @@ class NvmeShards : public OffloadedShards {
     std::lock_guard<std::mutex> lock(write_mutex_);
     std::memcpy(write_buffer_.data(), data, static_cast<size_t>(size_bytes));
     std::memset(write_buffer_.data() + size_bytes, 0,
-                static_cast<size_t>(aligned(bytes_[unit]) - size_bytes));
-    file_->write_now(write_buffer_.data(), static_cast<size_t>(aligned(bytes_[unit])),
-                     offsets_[unit]);
+                region(unit) - static_cast<size_t>(size_bytes));
+    file_->write_now(write_buffer_.data(), region(unit), offsets_[unit]);
   }
 
   bool reads_ahead() const override { return true; }
@@ -85,7 +79,7 @@ class NvmeShards : public OffloadedShards {
 
   int64_t host_bytes() const override { return write_buffer_.bytes() + slots_.bytes(); }
   int64_t nvme_bytes() const override {
-    return offsets_.empty() ? 0 : offsets_.back() + aligned(bytes_.back());
+    return offsets_.empty() ? 0 : offsets_.back() + SwapFile::aligned(bytes_.back());
   }
   int64_t staging_bytes() const override {
     int64_t b = 0;
@@ -98,7 +92,7 @@ class NvmeShards : public OffloadedShards {
   }
 
  private:
-  size_t region(int unit) const { return static_cast<size_t>(aligned(bytes_[unit])); }
+  size_t region(int unit) const { return static_cast<size_t>(SwapFile::aligned(bytes_[unit])); }
 
   runtime::Device& device_;
   std::vector<int64_t> bytes_;    // [unit] shard bytes

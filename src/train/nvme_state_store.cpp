@@ -12,17 +12,8 @@
 
 namespace zerotune::train {
 
-namespace {
-
-int64_t aligned(int64_t bytes) {
-  const auto a = static_cast<int64_t>(SwapFile::kAlignment);
-  return (bytes + a - 1) / a * a;
-}
-
-}  // namespace
-
 int64_t nvme_unit_bytes(int64_t count, int arrays) {
-  return aligned(count * static_cast<int64_t>(sizeof(float))) * arrays;
+  return SwapFile::aligned(count * static_cast<int64_t>(sizeof(float))) * arrays;
 }
 
 namespace {
@@ -69,7 +60,7 @@ class NvmeStateStore : public OptimizerStateStore {
     slot->held = true;
     UnitState u;
     u.count = counts_[unit];
-    const int64_t stride = aligned(u.count * static_cast<int64_t>(sizeof(float)));
+    const int64_t stride = SwapFile::aligned(u.count * static_cast<int64_t>(sizeof(float)));
     auto* base = slot->memory.data();
     u.master = reinterpret_cast<float*>(base);
     for (int i = 0; i + 1 < arrays_; ++i)

@@ -28,6 +28,11 @@ class SwapFile {
  public:
   // Alignment of offsets, sizes and buffer addresses (O_DIRECT's rule on 4Kn NVMe).
   static constexpr size_t kAlignment = 4096;
+  // `bytes` rounded up to kAlignment: the size of a region that holds them.
+  static constexpr int64_t aligned(int64_t bytes) {
+    const auto a = static_cast<int64_t>(kAlignment);
+    return (bytes + a - 1) / a * a;
+  }
 
   // Creates `path` (unlinked once open) with `bytes` reserved (posix_fallocate; a sparse file where
   // the file system has no fallocate); reads of ranges never written give zeros. Throws
