@@ -9,10 +9,10 @@
 
 #include "zerotune/base/dtype.hpp"
 #include "zerotune/model/gpt2_layout.hpp"
+#include "zerotune/train/memory_estimate.hpp"
 #include "zerotune/train/optimizer.hpp"
-#include "zerotune/train/optimizer_state_store.hpp"
-#include "zerotune/train/shard_layout.hpp"
 #include "zerotune/train/swap_file.hpp"
+#include "zerotune/train/zero_engine.hpp"
 
 namespace zerotune::train {
 
@@ -22,31 +22,19 @@ int64_t nvme_aligned_bytes(const std::vector<int64_t>& region_bytes) {
   return total;
 }
 
-int64_t nvme_state_bytes(const std::vector<int64_t>& unit_counts, int arrays) {
-  int64_t total = 0;
-  for (int64_t n : unit_counts) total += nvme_unit_bytes(n, arrays);
-  return total;
-}
-
 int64_t nvme_bytes_of_rank(const config::RunConfig& c, int world, int rank) {
-  const bool state = c.zero.offload_optimizer == "nvme", params = c.zero.offload_param == "nvme";
-  if (!state && !params) return 0;
-  const model::Gpt2Layout layout = model::make_gpt2_layout(
-      {c.model.n_layer, c.model.n_head, c.model.n_embd, c.model.seq_len, c.model.vocab_size});
-  const auto element =
-      static_cast<int64_t>(dtype_bytes(dtype_from_name(c.train.precision.c_str())));
-  std::vector<int64_t> counts, shard_bytes;
-  for (const UnitShard& s : make_shards(layout, world, rank)) {
-    counts.push_back(s.owned());
-    shard_bytes.push_back(element * s.shard_numel);
+  const OffloadSettings offload = offload_settings(c.zero);
+  if (offload.optimizer_tier != StateTier::kNvme && offload.parameter_tier != StateTier::kNvme) {
+    return 0;
   }
-  int64_t bytes = 0;
-  if (state) {
-    bytes += nvme_state_bytes(counts,
-                              1 + optimizer_state_count(parse_optimizer_kind(c.train.optimizer)));
-  }
-  if (params) bytes += nvme_aligned_bytes(shard_bytes);
-  return bytes;
+  // The files' sizes as the engine lays them out (memory_estimate.cpp, checked against the
+  // engine's own account in tests/mpi/memory_estimate_test.cpp).
+  const MemoryAccount a = estimate_model_states(
+      model::make_gpt2_layout(
+          {c.model.n_layer, c.model.n_head, c.model.n_embd, c.model.seq_len, c.model.vocab_size}),
+      static_cast<int>(c.zero.stage), world, rank, dtype_from_name(c.train.precision.c_str()),
+      parse_optimizer_kind(c.train.optimizer), 1, comm_settings(c.zero), offload);
+  return a.nvme_optimizer_bytes + a.nvme_parameter_bytes;
 }
 
 std::string check_nvme_path(const std::string& path, int64_t bytes_needed) {

@@ -239,12 +239,7 @@ class Trainer {
   }
 
   OffloadSettings offload_settings() {
-    OffloadSettings o;
-    o.optimizer_tier = parse_state_tier(cfg_.zero.offload_optimizer);
-    o.pin_memory = cfg_.zero.pin_memory;
-    o.parameter_tier = parse_state_tier(cfg_.zero.offload_param);
-    o.optimizer_ratio = cfg_.zero.offload_optimizer_ratio;
-    o.nvme_path = cfg_.zero.nvme_path;
+    OffloadSettings o = train::offload_settings(cfg_.zero);
     o.cpu_threads = cpu_threads_for_offload(ctx_.topology.local_world_size);
     return o;  // zero.nvme_path was checked before the run directory was made (train_command)
   }

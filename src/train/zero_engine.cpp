@@ -37,6 +37,16 @@ CommSettings comm_settings(const config::ZeroConfig& zero) {
   return s;
 }
 
+OffloadSettings offload_settings(const config::ZeroConfig& zero) {
+  OffloadSettings o;
+  o.optimizer_tier = parse_state_tier(zero.offload_optimizer);
+  o.parameter_tier = parse_state_tier(zero.offload_param);
+  o.optimizer_ratio = zero.offload_optimizer_ratio;
+  o.pin_memory = zero.pin_memory;
+  o.nvme_path = zero.nvme_path;
+  return o;
+}
+
 std::unique_ptr<ZeroEngine> ZeroEngine::create(int stage, const model::Gpt2Layout& layout,
                                                const OptimizerSettings& optimizer,
                                                comm::Communicator& comm, ops::Backend& backend,

@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(nvme_store_keeps_every_unit_through_its_slots) {
     const std::vector<int64_t> counts = {1000, 4096, 3, 2500, 1, 7000};
     {
       auto store = train::make_optimizer_state_store(settings, counts, runtime::cpu_device());
-      BOOST_TEST(store->bytes().nvme == train::nvme_state_bytes(counts, 3));
+      BOOST_TEST(store->bytes().nvme == train::state_store_bytes(settings, counts).nvme);
       // Reference values from a separate generator, written in pipeline order
       // (prefetch the next unit while this one is held), twice over.
       auto value = [](int pass, int unit, int array, int64_t i) {

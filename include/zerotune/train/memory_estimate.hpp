@@ -42,7 +42,7 @@ namespace zerotune::train {
 // What ZeroEngine::memory_account() reports on `rank` of `world` for this stage, compute dtype
 // and optimizer (the engine on any device; the CPU and GPU buffers are the same sizes), once
 // set_micro_batches_per_step(micro_batches_per_step) was called, with these comm settings and
-// this offload choice (offload.optimizer_tier and offload.parameters_on_host; the rest is
+// this offload choice (offload.optimizer_tier, parameter_tier and optimizer_ratio; the rest is
 // unused). Throws std::invalid_argument for a choice ZeroEngine::create refuses.
 MemoryAccount estimate_model_states(const model::Gpt2Layout& layout, int stage, int world, int rank,
                                     DType compute_dtype, OptimizerKind optimizer,

@@ -15,9 +15,6 @@ namespace zerotune::train {
 // wrong and, for space, the bytes needed and available.
 std::string check_nvme_path(const std::string& path, int64_t bytes_needed);
 
-// The bytes the nvme tier's file takes for units of unit_counts[u] floats and
-// `arrays` arrays each (masters + optimizer states), as NvmeStateStore lays it out.
-int64_t nvme_state_bytes(const std::vector<int64_t>& unit_counts, int arrays);
 // The bytes of a file of regions of region_bytes[u] each, every one rounded up to the
 // O_DIRECT alignment (stage 3's parameter shards on nvme).
 int64_t nvme_aligned_bytes(const std::vector<int64_t>& region_bytes);

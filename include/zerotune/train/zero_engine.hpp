@@ -105,6 +105,9 @@ struct CommSettings {
 
 // From the config's zero section.
 CommSettings comm_settings(const config::ZeroConfig& zero);
+// The offload choice of the config's zero section (tiers, ratio, nvme_path, pin_memory);
+// cpu_threads stays 1: the trainer sets it from the topology.
+OffloadSettings offload_settings(const config::ZeroConfig& zero);
 
 class GradientCollectives;
 
