@@ -38,8 +38,8 @@ void ZeroEngine::gradient_reduced(int unit) {
   gradient_copied_[unit] = true;
 }
 
+// After optimizer_step settled the previous update.
 void ZeroEngine::start_offloaded_step(const ops::UpdateRule& rule) {
-  finish_offloaded_step();
   const int units = static_cast<int>(shards_.size());
   // A unit whose gradient no stage reported (stage 1 reduces them all at the end; a unit
   // with no gradient in this backward) is copied now.

@@ -182,19 +182,17 @@ UnitState ZeroEngine::acquire_state(int unit) {
 comm::DataType ZeroEngine::compute_comm_type() const { return comm::data_type_of(compute_dtype()); }
 
 void ZeroEngine::upload_compute_copy(int unit, const float* host_master, int64_t count) {
-  if (parameters_offloaded_) {
-    std::vector<std::byte> cast(static_cast<size_t>(compute_bytes(count)));
-    host_cast_from_float(cast.data(), host_master, count, compute_dtype());
-    store_offloaded_shard(unit, cast.data(), compute_bytes(count));
-    return;
-  }
-  if (!mixed_precision()) {
+  if (!mixed_precision() && !parameters_offloaded_) {  // the master is the compute copy
     device_.copy(compute_parameters(unit), host_master, count * sizeof(float));
     return;
   }
   std::vector<std::byte> cast(static_cast<size_t>(compute_bytes(count)));
   host_cast_from_float(cast.data(), host_master, count, compute_dtype());
-  device_.copy(compute_parameters(unit), cast.data(), cast.size());
+  if (parameters_offloaded_) {
+    store_offloaded_shard(unit, cast.data(), compute_bytes(count));
+  } else {
+    device_.copy(compute_parameters(unit), cast.data(), cast.size());
+  }
 }
 
 void ZeroEngine::set_unit_parameters(int unit, const float* full_values) {
