@@ -22,10 +22,11 @@ common=(--set run.device=cuda --set model.n_layer=2 --set model.n_head=4 --set m
         --set train.lr=1e-3 --set train.warmup_steps=5 --set log.every_n_steps=1
         --set checkpoint.save_strategy=no --set train.eval_strategy=no)
 
+launch=()  # the two-GPU section below sets an mpiexec launch
 run() {  # run NAME ARGS...: train into $SCRATCH/NAME, its losses in $SCRATCH/NAME.losses
   local name=$1; shift
-  "$ZT" train "${common[@]}" "$@" --run-dir "$SCRATCH/$name" > "$SCRATCH/$name.out" 2>&1 \
-    || { cat "$SCRATCH/$name.out"; fail "$name exited $?"; }
+  "${launch[@]}" "$ZT" train "${common[@]}" "$@" --run-dir "$SCRATCH/$name" \
+    > "$SCRATCH/$name.out" 2>&1 || { cat "$SCRATCH/$name.out"; fail "$name exited $?"; }
   step_losses "$SCRATCH/$name" > "$SCRATCH/$name.losses"
 }
 
@@ -79,22 +80,17 @@ if [ "$(nvidia-smi -L | grep -c '^GPU')" -ge 2 ]; then
   mpiexec="${MPIEXEC:-mpiexec}"
   bind=()
   "$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && bind=(--bind-to none)
-  run2() {  # run2 NAME ARGS...: as run, on two ranks
-    local name=$1; shift
-    "$mpiexec" -n 2 "${bind[@]}" "$ZT" train "${common[@]}" "$@" --run-dir "$SCRATCH/$name" \
-      > "$SCRATCH/$name.out" 2>&1 || { cat "$SCRATCH/$name.out"; fail "$name exited $?"; }
-    step_losses "$SCRATCH/$name" > "$SCRATCH/$name.losses"
-  }
+  launch=("$mpiexec" -n 2 "${bind[@]}")
   for stage in 2 3; do
     fp32=(--set train.precision=fp32 --set zero.stage=$stage --set train.max_steps=12)
-    run2 "np2_s${stage}_none" "${fp32[@]}"
-    run2 "np2_s${stage}_cpu" "${fp32[@]}" --set zero.offload_optimizer=cpu
-    run2 "np2_s${stage}_nvme" "${fp32[@]}" --set zero.offload_optimizer=nvme \
+    run "np2_s${stage}_none" "${fp32[@]}"
+    run "np2_s${stage}_cpu" "${fp32[@]}" --set zero.offload_optimizer=cpu
+    run "np2_s${stage}_nvme" "${fp32[@]}" --set zero.offload_optimizer=nvme \
       --set zero.nvme_path="$SCRATCH/nvme"
     close "np2_s${stage}_none" "np2_s${stage}_cpu" 1e-5 || fail "2 GPUs, stage $stage: cpu offload left the curve"
     close "np2_s${stage}_none" "np2_s${stage}_nvme" 1e-5 || fail "2 GPUs, stage $stage: nvme offload left the curve"
   done
-  run2 np2_s3_infinity --set train.precision=fp32 --set zero.stage=3 --set train.max_steps=12 \
+  run np2_s3_infinity --set train.precision=fp32 --set zero.stage=3 --set train.max_steps=12 \
     --set zero.offload_optimizer=nvme --set zero.offload_param=nvme --set zero.nvme_path="$SCRATCH/nvme"
   close np2_s3_none np2_s3_infinity 1e-5 || fail "2 GPUs: stage 3 with parameter shards on NVMe left the curve"
   [ -z "$(ls -A "$SCRATCH/nvme")" ] || fail "nvme files left behind: $(ls "$SCRATCH/nvme")"

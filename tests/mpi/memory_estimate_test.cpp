@@ -14,6 +14,24 @@
 
 using namespace zerotune;
 
+namespace {
+
+// Every field of the engine's account equals the estimate's.
+void check_equal_accounts(const train::MemoryAccount& got, const train::MemoryAccount& want) {
+  BOOST_TEST(got.model_parameters == want.model_parameters);
+  BOOST_TEST(got.parameter_bytes == want.parameter_bytes);
+  BOOST_TEST(got.gradient_bytes == want.gradient_bytes);
+  BOOST_TEST(got.optimizer_bytes == want.optimizer_bytes);
+  BOOST_TEST(got.scratch_bytes == want.scratch_bytes);
+  BOOST_TEST(got.master_bytes == want.master_bytes);
+  BOOST_TEST(got.host_optimizer_bytes == want.host_optimizer_bytes);
+  BOOST_TEST(got.nvme_optimizer_bytes == want.nvme_optimizer_bytes);
+  BOOST_TEST(got.host_parameter_bytes == want.host_parameter_bytes);
+  BOOST_TEST(got.nvme_parameter_bytes == want.nvme_parameter_bytes);
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(memory_estimate)
 
 BOOST_AUTO_TEST_CASE(model_states_equal_the_engine_account) {
@@ -38,12 +56,7 @@ BOOST_AUTO_TEST_CASE(model_states_equal_the_engine_account) {
           const train::MemoryAccount got = engine->memory_account();
           const train::MemoryAccount want = train::estimate_model_states(
               layout, stage, comm->size(), comm->rank(), DType::kFloat32, kind, 1, settings);
-          BOOST_TEST(got.parameter_bytes == want.parameter_bytes);
-          BOOST_TEST(got.gradient_bytes == want.gradient_bytes);
-          BOOST_TEST(got.optimizer_bytes == want.optimizer_bytes);
-          BOOST_TEST(got.scratch_bytes == want.scratch_bytes);
-          BOOST_TEST(got.master_bytes == want.master_bytes);
-          BOOST_TEST(got.model_parameters == want.model_parameters);
+          check_equal_accounts(got, want);
         }
       }
     }
@@ -85,15 +98,7 @@ BOOST_AUTO_TEST_CASE(offloaded_states_equal_the_engine_account) {
             const train::MemoryAccount got = engine->memory_account();
             const train::MemoryAccount want = train::estimate_model_states(
                 layout, stage, comm->size(), comm->rank(), DType::kFloat32, kind, 1, {}, offload);
-            BOOST_TEST(got.parameter_bytes == want.parameter_bytes);
-            BOOST_TEST(got.gradient_bytes == want.gradient_bytes);
-            BOOST_TEST(got.optimizer_bytes == want.optimizer_bytes);
-            BOOST_TEST(got.scratch_bytes == want.scratch_bytes);
-            BOOST_TEST(got.master_bytes == want.master_bytes);
-            BOOST_TEST(got.host_optimizer_bytes == want.host_optimizer_bytes);
-            BOOST_TEST(got.nvme_optimizer_bytes == want.nvme_optimizer_bytes);
-            BOOST_TEST(got.host_parameter_bytes == want.host_parameter_bytes);
-            BOOST_TEST(got.nvme_parameter_bytes == want.nvme_parameter_bytes);
+            check_equal_accounts(got, want);
           }
         }
       }
